@@ -1,0 +1,88 @@
+"""JSON the way upstream's JavaScript reads and writes it (api.md §5.3, §5.4).
+
+Compact output, non-ASCII left as is, integral numbers without a fraction; input that
+JavaScript's ``JSON.parse`` rejects (``NaN``, ``Infinity``) is rejected too.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+import orjson
+
+
+class InvalidJSONError(ValueError):
+    """The text is not JSON that ``JSON.parse`` would accept."""
+
+
+def _reject_constant(name: str) -> Any:
+    raise InvalidJSONError(f"{name} is not valid JSON")
+
+
+def _js_number(text: str) -> int | float:
+    value = float(text)
+    if math.isinf(value):
+        # JSON.parse turns 1e999 into Infinity, which JSON.stringify then writes as null.
+        return value
+    return int(value) if value.is_integer() and abs(value) < 2**53 else value
+
+
+def _fix_numbers(value: Any) -> Any:
+    """Turn integral floats into ints, as JavaScript has a single number type."""
+    if isinstance(value, float):
+        return int(value) if value.is_integer() and abs(value) < 2**53 else value
+    if isinstance(value, dict):
+        return {key: _fix_numbers(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_fix_numbers(item) for item in value]
+    return value
+
+
+def _has_float(value: Any) -> bool:
+    if isinstance(value, float):
+        return True
+    if isinstance(value, dict):
+        return any(_has_float(item) for item in value.values())
+    if isinstance(value, list):
+        return any(_has_float(item) for item in value)
+    return False
+
+
+def loads(data: bytes | str) -> Any:
+    """Parse request or stored JSON; raises :class:`InvalidJSONError`."""
+    try:
+        value = orjson.loads(data)
+    except orjson.JSONDecodeError:
+        # orjson refuses some texts JavaScript accepts (big integers, lone surrogates).
+        try:
+            text = data.decode("utf-8", "surrogatepass") if isinstance(data, bytes) else data
+            return json.loads(
+                text, parse_constant=_reject_constant, parse_float=_js_number, parse_int=_js_int
+            )
+        except (ValueError, RecursionError) as exc:
+            raise InvalidJSONError(str(exc)) from exc
+    return _fix_numbers(value) if _has_float(value) else value
+
+
+def _js_int(text: str) -> int | float:
+    value = int(text)
+    return value if abs(value) < 2**63 else float(value)
+
+
+def dumps(value: Any) -> bytes:
+    """Compact UTF-8 JSON, byte-compatible with ``JSON.stringify``."""
+    try:
+        return orjson.dumps(value)
+    except (TypeError, orjson.JSONEncodeError):
+        text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=_js_default)
+        return text.encode("utf-8", "backslashreplace")
+
+
+def dumps_str(value: Any) -> str:
+    return dumps(value).decode("utf-8")
+
+
+def _js_default(value: Any) -> Any:
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")

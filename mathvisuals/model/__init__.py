@@ -1,0 +1,1 @@
+"""Pure rules of the storage API: normalisation, validation and record shapes. No I/O."""

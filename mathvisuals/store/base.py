@@ -1,0 +1,105 @@
+"""The store protocol: a few Redis-shaped operations, atomic batches and watched updates."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Literal, Protocol, TypeVar
+
+from mathvisuals.errors import MathVisualsError
+
+Mode = Literal["kv", "memory"]
+ErrorClass = Literal[
+    "WRONGPASS", "NOAUTH", "TIMEOUT", "CONNECTION", "TLS", "READONLY", "WATCH_CONFLICT", "OTHER"
+]
+
+CONNECT_FAILED = "Unable to establish Redis connection"
+OPERATION_FAILED = "Redis operation failed"
+CONFLICT = "Redis transaction conflict"
+
+T = TypeVar("T")
+
+
+class StoreError(MathVisualsError):
+    """Base of the store's errors."""
+
+
+class StoreUnavailableError(StoreError):
+    """Redis could not serve the request; the API answers 503 (FIX-A).
+
+    ``message`` is one of the three fixed public texts; ``detail`` (the exception class and
+    server error code) is for logs only.
+    """
+
+    def __init__(self, error_class: ErrorClass, operation: str, message: str, detail: str) -> None:
+        super().__init__(f"{message} ({error_class} during {operation}: {detail})")
+        self.error_class: ErrorClass = error_class
+        self.operation = operation
+        self.message = message
+        self.detail = detail
+
+
+@dataclass(frozen=True, slots=True)
+class Set:
+    key: str
+    value: str
+
+
+@dataclass(frozen=True, slots=True)
+class Delete:
+    key: str
+
+
+@dataclass(frozen=True, slots=True)
+class SAdd:
+    key: str
+    member: str
+
+
+@dataclass(frozen=True, slots=True)
+class SRem:
+    key: str
+    member: str
+
+
+Op = Set | Delete | SAdd | SRem
+
+
+class Tx(Protocol):
+    """Reads inside a watched update: every key read is watched until the commit."""
+
+    async def get(self, keys: Sequence[str]) -> list[str | None]: ...
+
+    async def smembers(self, key: str) -> set[str]: ...
+
+
+Update = Callable[[Tx], Awaitable[tuple[Sequence[Op], T]]]
+
+
+class Store(Protocol):
+    mode: Mode
+
+    async def get(self, keys: Sequence[str]) -> list[str | None]:
+        """One GET or MGET; values in key order, ``None`` when missing."""
+        ...
+
+    async def list_index(
+        self, index: str, key_of: Callable[[str], str]
+    ) -> list[tuple[str, str | None]]:
+        """SMEMBERS then one MGET of ``key_of(member)``: two round trips for any size."""
+        ...
+
+    async def write(self, ops: Sequence[Op]) -> None:
+        """Apply ``ops`` in one MULTI/EXEC."""
+        ...
+
+    async def update(self, fn: Update[T], *, operation: str) -> T:
+        """Optimistic read-modify-write: ``fn`` reads through the Tx and returns the ops to commit
+        with a result. Restarted on a conflicting write, at most 5 attempts (FIX-E)."""
+        ...
+
+    async def ping(self) -> float:
+        """Round trip in milliseconds (including a connect when needed)."""
+        ...
+
+    async def aclose(self) -> None: ...

@@ -1,0 +1,231 @@
+"""The only module that imports redis: an asyncio client with short timeouts (api.md §3.6).
+
+Every redis-py error is translated here, once, into :class:`StoreUnavailableError`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import ssl
+import time
+from collections.abc import AsyncIterator, Callable, Sequence
+from typing import Any
+
+from redis import exceptions as rex
+from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
+
+from mathvisuals.settings import RedisConfig
+from mathvisuals.store.base import (
+    CONFLICT,
+    CONNECT_FAILED,
+    OPERATION_FAILED,
+    Delete,
+    ErrorClass,
+    Mode,
+    Op,
+    SAdd,
+    Set,
+    SRem,
+    StoreUnavailableError,
+    T,
+    Update,
+)
+
+CONNECT_TIMEOUT_S = 2.0
+COMMAND_TIMEOUT_S = 2.0
+ATTEMPTS = 5
+
+
+def classify(exc: BaseException) -> tuple[ErrorClass, bool]:
+    """Map a redis-py error to its §3.6 class, and whether it happened while connecting."""
+    text = str(exc)
+    connecting = "connecting to" in text or isinstance(exc, rex.AuthenticationError)
+    if isinstance(exc, rex.AuthenticationError):
+        upper = text.upper()
+        if upper.startswith("NOAUTH") or "AUTHENTICATION REQUIRED" in upper:
+            return "NOAUTH", True
+        return "WRONGPASS", True
+    if isinstance(exc, rex.ReadOnlyError):
+        return "READONLY", False
+    if isinstance(exc, rex.TimeoutError):
+        return "TIMEOUT", connecting
+    if isinstance(exc, rex.ResponseError):
+        if text.upper().startswith("NOAUTH"):
+            return "NOAUTH", True
+        return "OTHER", False
+    if isinstance(exc, rex.ConnectionError):
+        cause: BaseException | None = exc
+        while cause is not None:
+            if isinstance(cause, ssl.SSLError):
+                return "TLS", True
+            cause = cause.__cause__ or cause.__context__
+        if "SSL" in text or "certificate" in text.lower():
+            return "TLS", True
+        return "CONNECTION", True
+    return "OTHER", False
+
+
+def _detail(exc: BaseException) -> str:
+    code = str(exc).split(" ", 1)[0] if isinstance(exc, rex.ResponseError) else ""
+    if isinstance(exc, rex.AuthenticationError):
+        code = "NOAUTH" if str(exc).upper().startswith("NOAUTH") else "WRONGPASS"
+    return f"{type(exc).__name__} {code}".strip()
+
+
+class _RedisTx:
+    def __init__(self, pipe: Any) -> None:
+        self._pipe = pipe
+
+    async def get(self, keys: Sequence[str]) -> list[str | None]:
+        if not keys:
+            return []
+        await self._pipe.watch(*keys)
+        return list(await self._pipe.mget(list(keys)))
+
+    async def smembers(self, key: str) -> set[str]:
+        await self._pipe.watch(key)
+        return set(await self._pipe.smembers(key))
+
+
+class RedisStore:
+    """kv mode. One client and pool per process, created lazily; failures are not sticky."""
+
+    mode: Mode = "kv"
+
+    def __init__(self, config: RedisConfig) -> None:
+        self._config = config
+        # redis-py's asyncio types mix bytes and str; with decode_responses every reply is str.
+        self._client: Any = None
+
+    def _redis(self) -> Any:
+        if self._client is None:
+            config = self._config
+            tls: dict[str, Any] = {}
+            if config.tls:
+                tls = {
+                    "ssl": True,
+                    "ssl_cert_reqs": "required",
+                    "ssl_check_hostname": True,
+                    "ssl_ca_certs": config.ca_file,
+                }
+            self._client = Redis(
+                host=config.host or "",
+                port=config.port or 0,
+                password=config.password,
+                db=config.db,
+                decode_responses=True,
+                socket_connect_timeout=CONNECT_TIMEOUT_S,
+                socket_timeout=COMMAND_TIMEOUT_S,
+                # One retry, under 200 ms: redis-py's default (10 retries) takes ~3.5 s to fail.
+                retry=Retry(ExponentialBackoff(cap=0.2, base=0.05), 1),
+                # No CLIENT SETINFO: a round trip per connection, and older engines reject it.
+                driver_info=None,
+                protocol=2,
+                **tls,
+            )
+        return self._client
+
+    @contextlib.asynccontextmanager
+    async def _mapped(self, operation: str) -> AsyncIterator[None]:
+        if self._config.tls and not self._config.ca_file_readable:
+            raise StoreUnavailableError("TLS", "connect", CONNECT_FAILED, "CA file unreadable")
+        try:
+            yield
+        except rex.WatchError:
+            raise
+        except rex.RedisError as exc:
+            error_class, connecting = classify(exc)
+            if error_class == "READONLY":
+                # After a failover the old primary answers READONLY: drop the pool so the
+                # endpoint name is resolved again on the next connect.
+                with contextlib.suppress(rex.RedisError, OSError):
+                    await self._redis().connection_pool.disconnect()
+            message = CONNECT_FAILED if connecting else OPERATION_FAILED
+            raise StoreUnavailableError(
+                error_class, "connect" if connecting else operation, message, _detail(exc)
+            ) from exc
+        except OSError as exc:
+            error_class = "TLS" if isinstance(exc, ssl.SSLError) else "CONNECTION"
+            raise StoreUnavailableError(
+                error_class, "connect", CONNECT_FAILED, type(exc).__name__
+            ) from exc
+
+    async def get(self, keys: Sequence[str]) -> list[str | None]:
+        if not keys:
+            return []
+        if len(keys) == 1:
+            async with self._mapped("get"):
+                return [await self._redis().get(keys[0])]
+        async with self._mapped("mget"):
+            return list(await self._redis().mget(list(keys)))
+
+    async def list_index(
+        self, index: str, key_of: Callable[[str], str]
+    ) -> list[tuple[str, str | None]]:
+        client = self._redis()
+        async with self._mapped("smembers"):
+            members = list(await client.smembers(index))
+        if not members:
+            return []
+        async with self._mapped("mget"):
+            values = await client.mget([key_of(member) for member in members])
+        return list(zip(members, values, strict=True))
+
+    async def write(self, ops: Sequence[Op]) -> None:
+        if not ops:
+            return
+        async with self._mapped("exec"):
+            pipe: Any = self._redis().pipeline(transaction=True)
+            try:
+                _queue(pipe, ops)
+                await pipe.execute()
+            finally:
+                await pipe.reset()
+
+    async def update(self, fn: Update[T], *, operation: str) -> T:
+        for attempt in range(ATTEMPTS):
+            async with self._mapped(operation):
+                pipe: Any = self._redis().pipeline(transaction=True)
+                try:
+                    ops, result = await fn(_RedisTx(pipe))
+                    if not ops:
+                        return result
+                    pipe.multi()
+                    _queue(pipe, ops)
+                    await pipe.execute()
+                    return result
+                except rex.WatchError:
+                    pass
+                finally:
+                    await pipe.reset()
+            if attempt < ATTEMPTS - 1:
+                await asyncio.sleep(random.uniform(0.01, 0.05))
+        raise StoreUnavailableError("WATCH_CONFLICT", operation, CONFLICT, "WatchError")
+
+    async def ping(self) -> float:
+        async with self._mapped("ping"):
+            started = time.perf_counter()
+            await self._redis().ping()
+            return (time.perf_counter() - started) * 1000
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            client, self._client = self._client, None
+            with contextlib.suppress(rex.RedisError, OSError):
+                await client.aclose()
+
+
+def _queue(pipe: Any, ops: Sequence[Op]) -> None:
+    for op in ops:
+        if isinstance(op, Set):
+            pipe.set(op.key, op.value)
+        elif isinstance(op, Delete):
+            pipe.delete(op.key)
+        elif isinstance(op, SAdd):
+            pipe.sadd(op.key, op.member)
+        elif isinstance(op, SRem):
+            pipe.srem(op.key, op.member)

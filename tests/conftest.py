@@ -1,0 +1,74 @@
+"""Shared fixtures: a real TLS + AUTH ``redis-server`` on a free loopback port."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from mathvisuals.sandbox.certs import TlsFiles, make_tls_files
+from mathvisuals.sandbox.redis_server import RedisServer
+from mathvisuals.settings import RedisConfig, redis_config
+
+
+@pytest.fixture(scope="session")
+def tls_files(tmp_path_factory: pytest.TempPathFactory) -> TlsFiles:
+    return make_tls_files(tmp_path_factory.mktemp("tls"))
+
+
+@pytest.fixture(scope="session")
+def redis_server(
+    tmp_path_factory: pytest.TempPathFactory, tls_files: TlsFiles
+) -> Iterator[RedisServer]:
+    """One server for the session (TLS, requirepass, AOF), stopped by PID at the end."""
+    server = RedisServer(
+        workdir=tmp_path_factory.mktemp("redis"),
+        password=secrets.token_urlsafe(24),
+        tls=tls_files,
+    )
+    server.start()
+    yield server
+    server.stop()
+
+
+def config_for(server: RedisServer, *, password: str | None = None) -> RedisConfig:
+    assert server.tls is not None
+    return redis_config(
+        {
+            "REDIS_HOST": "localhost",
+            "REDIS_PORT": str(server.port),
+            "REDIS_PASSWORD": password if password is not None else server.password,
+            "REDIS_TLS": "true",
+            "REDIS_TLS_CA_FILE": str(server.tls.ca_file),
+        }
+    )
+
+
+@pytest.fixture
+def redis_env(redis_server: RedisServer) -> dict[str, str]:
+    """The environment a kv-mode API process needs, with the database flushed first."""
+    import redis
+
+    assert redis_server.tls is not None
+    client = redis.Redis(
+        host="localhost",
+        port=redis_server.port,
+        password=redis_server.password,
+        ssl=True,
+        ssl_ca_certs=str(redis_server.tls.ca_file),
+    )
+    client.flushall()
+    client.close()
+    return {
+        "REDIS_HOST": "localhost",
+        "REDIS_PORT": str(redis_server.port),
+        "REDIS_PASSWORD": redis_server.password,
+        "REDIS_TLS": "true",
+        "REDIS_TLS_CA_FILE": str(redis_server.tls.ca_file),
+    }
+
+
+def tmp_dir(path: Path) -> Path:
+    return path
