@@ -1,2 +1,3 @@
 """Math Visuals storage API and deployment tooling."""
+
 __version__ = "0.1.0"

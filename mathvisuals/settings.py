@@ -77,8 +77,12 @@ class Settings:
         return self.origins.get(family, ("*",))
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
-        env = os.environ if environ is None else environ
+    def from_env(
+        cls, environ: Mapping[str, str] | None = None, *, overrides: Mapping[str, str] = {}
+    ) -> Settings:
+        env: Mapping[str, str] = os.environ if environ is None else environ
+        if overrides:
+            env = {**env, **overrides}
         origins = {family: _origin_list(env, names) for family, names in CORS_VARS.items()}
         return cls(
             redis=redis_config(env),

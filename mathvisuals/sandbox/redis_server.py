@@ -43,7 +43,9 @@ class RedisServer:
         binary = shutil.which("redis-server")
         if binary is None:
             raise RedisServerError("redis-server is not installed (apt-get install redis-server)")
+        self.workdir = self.workdir.resolve()
         self.workdir.mkdir(parents=True, exist_ok=True)
+        stop_stale(self.workdir / "redis.pid")
         self.port = self.port or free_port()
         config = self.workdir / "redis.conf"
         config.touch(mode=0o600)
@@ -120,6 +122,19 @@ class RedisServer:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(self.pid, signal.SIGKILL)
         self.pid = None
+        with contextlib.suppress(OSError):
+            (self.workdir / "redis.pid").unlink()
+
+
+def stop_stale(pid_file: Path) -> None:
+    """Stop a server left behind by a killed run of ours (its PID file names a redis-server)."""
+    try:
+        pid = int(pid_file.read_text(encoding="utf-8").strip())
+        command = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except (OSError, ValueError):
+        return
+    if b"redis-server" in command:
+        RedisServer(workdir=pid_file.parent, password="", tls=None, pid=pid).stop()
 
 
 def _alive(pid: int) -> bool:

@@ -83,6 +83,8 @@ class Store(Protocol):
         """One GET or MGET; values in key order, ``None`` when missing."""
         ...
 
+    async def smembers(self, key: str) -> set[str]: ...
+
     async def list_index(
         self, index: str, key_of: Callable[[str], str]
     ) -> list[tuple[str, str | None]]:

@@ -32,6 +32,9 @@ class MemoryStore:
     async def get(self, keys: Sequence[str]) -> list[str | None]:
         return [self.strings.get(key) for key in keys]
 
+    async def smembers(self, key: str) -> set[str]:
+        return set(self.sets.get(key, ()))
+
     async def list_index(
         self, index: str, key_of: Callable[[str], str]
     ) -> list[tuple[str, str | None]]:

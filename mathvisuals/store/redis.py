@@ -163,6 +163,10 @@ class RedisStore:
         async with self._mapped("mget"):
             return list(await self._redis().mget(list(keys)))
 
+    async def smembers(self, key: str) -> set[str]:
+        async with self._mapped("smembers"):
+            return set(await self._redis().smembers(key))
+
     async def list_index(
         self, index: str, key_of: Callable[[str], str]
     ) -> list[tuple[str, str | None]]:

@@ -1,0 +1,3 @@
+from mathvisuals.cli import main
+
+main()

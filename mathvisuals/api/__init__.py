@@ -1,0 +1,1 @@
+"""The HTTP side of the storage API: routing, handlers, error mapping, Lambda adapter."""

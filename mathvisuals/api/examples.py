@@ -1,0 +1,94 @@
+"""``/api/examples``: example sets per page path (api.md §7)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from starlette.responses import Response
+
+from mathvisuals.api.http import BodyError, Exchange, as_object, json_response
+from mathvisuals.model.clock import iso_now
+from mathvisuals.model.examples import sanitize_entry, validate_payload
+from mathvisuals.model.paths import normalize_path
+from mathvisuals.store.base import StoreUnavailableError
+from mathvisuals.store.examples import ExamplesRepository
+
+
+def repository(ex: Exchange) -> ExamplesRepository:
+    def corrupt(key: str, action: str) -> None:
+        ex.ctx.log.emit("store.corrupt_value", "warn", key=key, action=action)
+
+    return ExamplesRepository(ex.ctx.store, corrupt)
+
+
+async def handle(ex: Exchange) -> Response:
+    return await guarded(ex, _dispatch)
+
+
+async def guarded(ex: Exchange, dispatch: Callable[[Exchange], Awaitable[Response]]) -> Response:
+    """The examples family's error mapping (§5.5)."""
+    try:
+        return await dispatch(ex)
+    except BodyError as exc:
+        return ex.respond({"error": exc.error}, exc.status)
+    except StoreUnavailableError as exc:
+        ex.unavailable(exc)
+        ex.stored()
+        return ex.respond({"error": "KVUnavailable", "message": exc.message, **ex.meta}, 503)
+    except Exception as exc:  # noqa: BLE001 - mapped to the family's 500 body and logged
+        ex.ctx.log.emit(
+            "http.unhandled_error", "error", route=ex.route, exception=type(exc).__name__
+        )
+        return ex.respond(
+            {"error": "Internal Server Error", "message": "Internal Server Error"}, 500
+        )
+
+
+def _entry(ex: Exchange, entry: dict[str, object]) -> dict[str, object]:
+    return {**entry, **ex.meta}
+
+
+async def _dispatch(ex: Exchange) -> Response:
+    method = ex.method
+    if method == "OPTIONS":
+        return ex.options()
+    repo = repository(ex)
+    if method in ("GET", "HEAD"):
+        wanted = ex.query("path")
+        if wanted:
+            entry = await repo.read(wanted)
+            ex.stored()
+            if entry is None:
+                return ex.respond({"error": "Not Found", **ex.meta}, 404)
+            return ex.respond(_entry(ex, entry))
+        entries = await repo.list()
+        ex.stored()
+        return ex.respond({**ex.meta, "entries": [_entry(ex, entry) for entry in entries]})
+    if method == "DELETE":
+        target = ex.query("path")
+        if not target:
+            return ex.respond({"error": "Missing path parameter"}, 400)
+        await repo.delete(target)
+        ex.stored()
+        return ex.respond({"ok": True, **ex.meta})
+    if method in ("POST", "PUT"):
+        body = await ex.json_body()
+        fields = as_object(body)
+        body_path = fields.get("path")
+        query_path = ex.query("path")
+        if isinstance(body_path, str) and body_path.strip():
+            raw: str | None = body_path
+            canon = normalize_path(body_path)
+        else:
+            raw = query_path
+            canon = normalize_path(query_path) if query_path else None
+        if canon is None:
+            return ex.respond({"error": "Missing path"}, 400)
+        error = validate_payload(body)
+        if error is not None:
+            return ex.respond({"error": error}, 400)
+        entry = sanitize_entry(canon, fields, iso_now())
+        await repo.write(raw, canon, entry)
+        ex.stored()
+        return ex.respond(_entry(ex, entry))
+    return json_response({"error": "Method Not Allowed"}, 405, ex.headers)

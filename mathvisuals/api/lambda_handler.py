@@ -1,0 +1,63 @@
+"""The Lambda entry point for API Gateway HTTP API payload 2.0 events (api.md §2.2)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from mangum import Mangum
+
+from mathvisuals.api.startup import build_app
+from mathvisuals.logs import EventLog
+from mathvisuals.settings import Settings
+
+LambdaHandler = Callable[[dict[str, Any], Any], dict[str, Any]]
+
+# Responses with these types are sent as text; everything else (PNG) base64-encoded.
+TEXT_TYPES = ["application/json", "text/plain", "image/svg+xml", "text/html"]
+
+
+def strip_stage(path: str, stage: object) -> str:
+    """``/prod/api/x`` → ``/api/x`` for stage ``prod``; ``$default`` leaves paths alone."""
+    if not isinstance(stage, str) or not stage or stage == "$default":
+        return path
+    prefix = "/" + stage
+    if path == prefix:
+        return "/"
+    if path.startswith(prefix + "/"):
+        return path[len(prefix) :]
+    return path
+
+
+def adapt_event(event: dict[str, Any]) -> dict[str, Any]:
+    """Give Mangum the stage-stripped ``rawPath`` and a method, whatever the event carried."""
+    context = dict(event.get("requestContext") or {})
+    http = dict(context.get("http") or {})
+    http["method"] = http.get("method") or "GET"
+    http.setdefault("sourceIp", "0.0.0.0")
+    http["path"] = strip_stage(
+        event.get("rawPath") or http.get("path") or "/", context.get("stage")
+    )
+    context["http"] = http
+    return {**event, "version": "2.0", "requestContext": context}
+
+
+def build_handler(settings: Settings, log: EventLog | None = None) -> LambdaHandler:
+    adapter = Mangum(build_app(settings, log), lifespan="off", text_mime_types=TEXT_TYPES)
+
+    def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        result: dict[str, Any] = adapter(adapt_event(event), context)
+        return result
+
+    return handle
+
+
+_handler: LambdaHandler | None = None
+
+
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Built on the first event of a cold start, then reused for the life of the process."""
+    global _handler
+    if _handler is None:
+        _handler = build_handler(Settings.from_env())
+    return _handler(event, context)

@@ -1,0 +1,129 @@
+"""``/api/examples/trash``: deleted examples kept for restore (api.md §8)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.responses import Response
+
+from mathvisuals.api.examples import guarded
+from mathvisuals.api.http import Exchange, as_object
+from mathvisuals.model import trash as rules
+from mathvisuals.model.clock import iso_now
+from mathvisuals.store.base import StoreUnavailableError
+from mathvisuals.store.examples import ExamplesRepository
+from mathvisuals.store.trash import TrashRepository
+
+
+async def handle(ex: Exchange) -> Response:
+    return await guarded(ex, _dispatch)
+
+
+async def items(ex: Exchange, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Response items with ``sourceActive``/``sourceArchived`` from one MGET (§8.3)."""
+    paths = rules.source_paths(records)
+    states: dict[str, Any] = {}
+    if paths:
+        try:
+            states = await ExamplesRepository(ex.ctx.store).read_many(paths)
+        except StoreUnavailableError:
+            states = {}
+    result = []
+    for record in records:
+        path = record.get("sourcePath")
+        if not isinstance(path, str):
+            state = "none"
+        else:
+            entry = states.get(path)
+            examples = entry.get("examples") if entry else None
+            state = "active" if isinstance(examples, list) and examples else "archived"
+        item = rules.response_item(record, state)  # type: ignore[arg-type]
+        if item is not None:
+            result.append(item)
+    return result
+
+
+async def _dispatch(ex: Exchange) -> Response:
+    method = ex.method
+    if method == "OPTIONS":
+        return ex.options()
+    repo = TrashRepository(ex.ctx.store)
+    if method == "GET":
+        records = await repo.records()
+        ex.stored()
+        return ex.respond({**ex.meta, "entries": await items(ex, records)})
+    if method == "POST":
+        body = as_object(await ex.json_body())
+        records = await repo.post(body)
+        ex.stored()
+        return ex.respond({**ex.meta, "entries": await items(ex, records)})
+    if method == "DELETE":
+        entry_id = ex.query("entryId")
+        if entry_id is not None:
+            return await _delete_one(ex, repo, entry_id.strip())
+        body = as_object(await ex.json_body())
+        raw_ids = body.get("ids")
+        ids = (
+            [i.strip() for i in raw_ids if isinstance(i, str) and i.strip()]
+            if isinstance(raw_ids, list)
+            else []
+        )
+        if ids:
+            records, removed = await repo.remove(ids)
+        else:
+            records, removed = await repo.records(), 0
+        ex.stored()
+        return ex.respond({**ex.meta, "removed": removed, "entries": await items(ex, records)})
+    return ex.not_allowed()
+
+
+async def _delete_one(ex: Exchange, repo: TrashRepository, entry_id: str) -> Response:
+    if not entry_id:
+        return ex.respond(
+            {
+                **ex.meta,
+                "error": "InvalidEntryId",
+                "message": "entryId query parameter is required",
+            },
+            400,
+        )
+    audit: dict[str, Any] = {
+        "action": "permanent-delete",
+        "source": "examples-trash",
+        "timestamp": iso_now(),
+        "entryId": entry_id,
+        "ip": _client_ip(ex),
+        "userAgent": ex.request.headers.get("user-agent"),
+        "referer": ex.request.headers.get("referer"),
+        "storageMode": ex.mode,
+    }
+    try:
+        records, removed = await repo.remove([entry_id])
+    except StoreUnavailableError as exc:
+        ex.ctx.log.emit(
+            "examples.audit",
+            "error",
+            **audit,
+            removedCount=0,
+            outcome="error",
+            error=exc.message,
+            errorCode=exc.error_class,
+        )
+        raise
+    ex.ctx.log.emit(
+        "examples.audit",
+        **audit,
+        removedCount=removed,
+        outcome="removed" if removed else "not_found",
+    )
+    ex.stored()
+    body = {**ex.meta, "entryId": entry_id, "removed": removed, "entries": await items(ex, records)}
+    return ex.respond(body)
+
+
+def _client_ip(ex: Exchange) -> str | None:
+    forwarded = ex.request.headers.get("x-forwarded-for")
+    if forwarded:
+        return forwarded.split(",")[0].strip()
+    client = ex.request.client
+    return client.host if client else None

@@ -1,0 +1,143 @@
+"""Example sets under ``examples:<canonicalPath>`` with legacy clean-up (api.md §7.5)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from mathvisuals.model.clock import iso_now as _now
+from mathvisuals.model.examples import sanitize_entry
+from mathvisuals.model.paths import normalize_path
+from mathvisuals.store.base import Delete, Op, SAdd, Set, SRem, Store, Tx
+from mathvisuals.store.values import CORRUPT, decode, encode
+
+PREFIX = "examples:"
+INDEX = "examples:__paths__"
+
+Entry = dict[str, Any]
+
+
+def key(path: str) -> str:
+    return PREFIX + path
+
+
+class ExamplesRepository:
+    def __init__(self, store: Store, log_corrupt: Any = None) -> None:
+        self._store = store
+        self._log_corrupt = log_corrupt
+
+    def _corrupt(self, path: str) -> list[Op]:
+        if self._log_corrupt is not None:
+            self._log_corrupt(key(path), "deleted")
+        return [Delete(key(path)), SRem(INDEX, path)]
+
+    async def read(self, raw: str) -> Entry | None:
+        canon = normalize_path(raw)
+        if canon is None:
+            return None
+        keys = [key(canon)] if raw == canon else [key(canon), key(raw)]
+        values = await self._store.get(keys)
+        found = decode(values[0])
+        cleanup: list[Op] = []
+        if found is CORRUPT:
+            cleanup += self._corrupt(canon)
+            found = None
+        if found is not None:
+            if raw != canon:
+                cleanup.append(SRem(INDEX, raw))
+            await self._store.write(cleanup)
+            return sanitize_entry(canon, found, _now())
+        legacy = decode(values[1]) if len(values) > 1 else None
+        if legacy is CORRUPT:
+            cleanup += self._corrupt(raw)
+            legacy = None
+        if legacy is None:
+            cleanup.append(SRem(INDEX, raw))
+            await self._store.write(cleanup)
+            return None
+        await self._store.write(cleanup)
+        return await self._migrate(raw, canon)
+
+    async def _migrate(self, raw: str, canon: str) -> Entry | None:
+        """Move a legacy raw-path entry to its canonical key, under WATCH."""
+
+        async def move(tx: Tx) -> tuple[Sequence[Op], Entry | None]:
+            current, legacy = (decode(value) for value in await tx.get([key(canon), key(raw)]))
+            if isinstance(current, dict):
+                return [], sanitize_entry(canon, current, _now())
+            if not isinstance(legacy, dict):
+                return [], None
+            entry = sanitize_entry(canon, legacy, _now())
+            ops: list[Op] = [
+                Set(key(canon), encode(entry)),
+                SAdd(INDEX, canon),
+                Delete(key(raw)),
+                SRem(INDEX, raw),
+            ]
+            return ops, entry
+
+        return await self._store.update(move, operation="exec")
+
+    async def write(self, raw: str | None, canon: str, entry: Entry) -> None:
+        ops: list[Op] = [Set(key(canon), encode(entry)), SAdd(INDEX, canon)]
+        if raw is not None and raw != canon:
+            ops += [Delete(key(raw)), SRem(INDEX, raw)]
+        await self._store.write(ops)
+
+    async def delete(self, raw: str) -> None:
+        canon = normalize_path(raw)
+        ops: list[Op] = []
+        if canon is not None:
+            ops += [Delete(key(canon)), SRem(INDEX, canon)]
+        if raw != canon:
+            ops += [Delete(key(raw)), SRem(INDEX, raw)]
+        await self._store.write(ops)
+
+    async def list(self) -> list[Entry]:
+        members = sorted(await self._store.smembers(INDEX))
+        groups: dict[str, list[str]] = {}
+        cleanup: list[Op] = []
+        for member in members:
+            canon = normalize_path(member)
+            if canon is None:
+                cleanup.append(SRem(INDEX, member))
+            else:
+                groups.setdefault(canon, []).append(member)
+        keys = [key(canon) for canon in groups]
+        legacy = [m for canon, group in groups.items() for m in group if m != canon]
+        values = await self._store.get(keys + [key(m) for m in legacy])
+        by_key = dict(zip(keys + [key(m) for m in legacy], values, strict=True))
+        entries: list[Entry] = []
+        migrations: list[tuple[str, str]] = []
+        now = _now()
+        for canon, group in groups.items():
+            found = decode(by_key[key(canon)])
+            if found is CORRUPT:
+                cleanup += self._corrupt(canon)
+                found = None
+            if found is not None:
+                entries.append(sanitize_entry(canon, found, now))
+                cleanup += [SRem(INDEX, m) for m in group if m != canon]
+                continue
+            candidates = [m for m in group if m != canon]
+            usable = [m for m in candidates if isinstance(decode(by_key[key(m)]), dict)]
+            if usable:
+                migrations.append((usable[0], canon))
+                cleanup += [SRem(INDEX, m) for m in candidates if m != usable[0]]
+            else:
+                cleanup += [SRem(INDEX, m) for m in group]
+        await self._store.write(cleanup)
+        for raw, canon in migrations:
+            migrated = await self._migrate(raw, canon)
+            if migrated is not None:
+                entries.append(migrated)
+        return entries
+
+    async def read_many(self, paths: Sequence[str]) -> dict[str, Entry | None]:
+        """One MGET of canonical entries (trash augmentation, §8.3); no clean-up."""
+        values = await self._store.get([key(path) for path in paths])
+        result: dict[str, Entry | None] = {}
+        for path, value in zip(paths, values, strict=True):
+            found = decode(value)
+            result[path] = found if isinstance(found, dict) else None
+        return result
