@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -70,5 +69,6 @@ def redis_env(redis_server: RedisServer) -> dict[str, str]:
     }
 
 
-def tmp_dir(path: Path) -> Path:
-    return path
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"

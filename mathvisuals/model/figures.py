@@ -123,7 +123,11 @@ def patch_figure(
     *,
     slug: str | None = None,
 ) -> Record | str:
-    """§11.5 merge of a PATCH body into the stored asset: the new asset entry or a 400 text."""
+    """§11.5 merge of a PATCH body into the stored asset: the new asset entry or a 400 text.
+
+    Only the §11.5 keys are read (a `filename` or `createdAt` in the body is ignored). They go
+    through the §9.2 rules with the stored asset as fallback: a blank `title` keeps the stored one.
+    """
     error = _png_error(body)
     if error is not None:
         return error
@@ -139,8 +143,8 @@ def patch_figure(
     png_object = _fields(body.get("png"))
     for key, size in (("pngWidth", "width"), ("pngHeight", "height")):
         # A size sent but not numeric removes the stored one instead of falling back to it.
-        sent = key in body and png_dimension(body[key]) is None
-        if sent and png_dimension(png_object.get(size)) is None:
+        unusable = key in body and png_dimension(body[key]) is None
+        if unusable and png_dimension(png_object.get(size)) is None:
             entry.pop(key, None)
             if "png" in entry["files"]:
                 entry["files"]["png"].pop(size, None)

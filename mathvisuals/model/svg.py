@@ -187,7 +187,7 @@ def _alt_text(
     return alt_text, source
 
 
-def _stored_example_state(payload: Mapping[str, object], stored: Mapping[str, Any]) -> Any | None:
+def _resolved_example_state(payload: Mapping[str, object], stored: Mapping[str, Any]) -> Any | None:
     state = _example_state(payload.get("exampleState"))
     return state if state is not None else _example_state(stored.get("exampleState"))
 
@@ -290,7 +290,7 @@ def build_entry(
         description=_optional_text(payload.get("description")),
         alt_text=alt_text,
         alt_text_source=alt_text_source,
-        example_state=_stored_example_state(payload, old),
+        example_state=_resolved_example_state(payload, old),
         url_for=url_for,
     )
 

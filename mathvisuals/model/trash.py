@@ -129,7 +129,7 @@ def merge(
 ) -> list[Record] | None:
     """The list a trash POST stores, or None when nothing is to be written (§8.1).
 
-    ``existing`` is the stored list, already sanitised.
+    Like upstream's writer, the stored list is sanitised again before it is written back.
     """
     incoming = sanitize_list(batch, now, make_id)
     if replace is True:
@@ -139,11 +139,11 @@ def merge(
     append = mode == "append"
     requested = _as_int(limit)
     keep = max(1, requested) if requested is not None else MAX_ENTRIES
-    current = [dict(record) for record in existing]
-    winners = {record.get("id"): record for record in current}
+    current = sanitize_list(list(existing), now, make_id)
+    winners = {record["id"]: record for record in current}
     winners.update((record["id"], record) for record in incoming)
     sequence = [*current, *incoming] if append else [*incoming, *current]
-    merged = [winners[record_id] for record_id in dict.fromkeys(r.get("id") for r in sequence)]
+    merged = [winners[record_id] for record_id in dict.fromkeys(r["id"] for r in sequence)]
     merged = merged[-keep:] if append else merged[:keep]
     # The writer caps every stored list at its first 200 items, whatever the mode.
     return merged[:MAX_ENTRIES]
@@ -194,6 +194,8 @@ def response_item(record: Mapping[str, object], source_state: SourceState) -> Re
         for key, value in record.items()
         if key not in _MODE_FIELDS and key not in ("sourceActive", "sourceArchived")
     }
+    if "sourcePathRaw" in item:
+        item["sourcePathRaw"] = None
     item.setdefault("metadata", None)
     item["sourceActive"], item["sourceArchived"] = _SOURCE_FLAGS[source_state]
     return item

@@ -10,7 +10,7 @@ import socket
 import ssl
 import subprocess
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from mathvisuals.sandbox.certs import TlsFiles
@@ -38,6 +38,7 @@ class RedisServer:
     port: int = 0
     appendonly: bool = True
     pid: int | None = None
+    _process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
 
     def start(self, timeout: float = 10.0) -> None:
         binary = shutil.which("redis-server")
@@ -59,6 +60,7 @@ class RedisServer:
             start_new_session=True,
         )
         log.close()
+        self._process = process
         self.pid = process.pid
         (self.workdir / "redis.pid").write_text(str(process.pid), encoding="utf-8")
         deadline = time.monotonic() + timeout
@@ -121,6 +123,9 @@ class RedisServer:
         if _alive(self.pid):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(self.pid, signal.SIGKILL)
+        if self._process is not None:
+            self._process.wait()
+            self._process = None
         self.pid = None
         with contextlib.suppress(OSError):
             (self.workdir / "redis.pid").unlink()

@@ -95,9 +95,12 @@ class Store(Protocol):
         """Apply ``ops`` in one MULTI/EXEC."""
         ...
 
-    async def update(self, fn: Update[T], *, operation: str) -> T:
+    async def update(self, fn: Update[T], *, operation: str, lock: str = "") -> T:
         """Optimistic read-modify-write: ``fn`` reads through the Tx and returns the ops to commit
-        with a result. Restarted on a conflicting write, at most 5 attempts (FIX-E)."""
+        with a result. Restarted on a conflicting write, at most 5 attempts (FIX-E).
+
+        Updates sharing a ``lock`` name are also serialised within this process, so WATCH only
+        has to arbitrate between processes."""
         ...
 
     async def ping(self) -> float:

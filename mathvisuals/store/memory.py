@@ -44,7 +44,7 @@ class MemoryStore:
         async with self._lock:
             self._apply(ops)
 
-    async def update(self, fn: Update[T], *, operation: str) -> T:
+    async def update(self, fn: Update[T], *, operation: str, lock: str = "") -> T:
         async with self._lock:
             ops, result = await fn(_MemoryTx(self))
             self._apply(ops)

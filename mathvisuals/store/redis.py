@@ -10,6 +10,7 @@ import contextlib
 import random
 import ssl
 import time
+import zlib
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
@@ -38,6 +39,7 @@ from mathvisuals.store.base import (
 CONNECT_TIMEOUT_S = 2.0
 COMMAND_TIMEOUT_S = 2.0
 ATTEMPTS = 5
+LOCK_STRIPES = 64
 
 
 def classify(exc: BaseException) -> tuple[ErrorClass, bool]:
@@ -100,6 +102,7 @@ class RedisStore:
         self._config = config
         # redis-py's asyncio types mix bytes and str; with decode_responses every reply is str.
         self._client: Any = None
+        self._locks = [asyncio.Lock() for _ in range(LOCK_STRIPES)]
 
     def _redis(self) -> Any:
         if self._client is None:
@@ -190,7 +193,14 @@ class RedisStore:
             finally:
                 await pipe.reset()
 
-    async def update(self, fn: Update[T], *, operation: str) -> T:
+    async def update(self, fn: Update[T], *, operation: str, lock: str = "") -> T:
+        if not lock:
+            return await self._update(fn, operation)
+        # A fixed set of striped locks: bounded memory whatever the number of slugs.
+        async with self._locks[zlib.crc32(lock.encode()) % len(self._locks)]:
+            return await self._update(fn, operation)
+
+    async def _update(self, fn: Update[T], operation: str) -> T:
         for attempt in range(ATTEMPTS):
             async with self._mapped(operation):
                 pipe: Any = self._redis().pipeline(transaction=True)

@@ -58,7 +58,7 @@ class TrashRepository:
                 return [], existing
             return [Set(KEY, encode(merged))], merged
 
-        return await self._store.update(merge, operation="exec")
+        return await self._store.update(merge, operation="exec", lock=KEY)
 
     async def remove(self, ids: Sequence[str]) -> tuple[list[Record], int]:
         async def drop(tx: Tx) -> tuple[Sequence[Op], tuple[list[Record], int]]:
@@ -68,4 +68,4 @@ class TrashRepository:
                 return [], (kept, 0)
             return [Set(KEY, encode(kept))], (kept, removed)
 
-        return await self._store.update(drop, operation="exec")
+        return await self._store.update(drop, operation="exec", lock=KEY)

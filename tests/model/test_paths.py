@@ -15,7 +15,7 @@ from mathvisuals.model.paths import (
     sanitize_file_base_name,
 )
 
-NOT_STRINGS = [None, 5, 1.5, True, [], {}, ["a"], b"a"]
+NOT_STRINGS: list[object] = [None, 5, 1.5, True, [], {}, ["a"], b"a"]
 
 
 @pytest.mark.parametrize(

@@ -31,7 +31,9 @@ PNG = "data:image/png;base64,iVBORw0KGgo="
 PNG2 = "data:image/png;base64,AAAA"
 
 
-def build(payload: dict[str, Any], stored: dict[str, Any] | None = None, slug: str = "a/b"):
+def build(
+    payload: dict[str, Any], stored: dict[str, Any] | None = None, slug: str = "a/b"
+) -> dict[str, Any]:
     return build_entry(slug, payload, stored, NOW, url_for=svg_url)
 
 
@@ -223,9 +225,7 @@ def test_minimal_entry_has_no_optional_keys() -> None:
 
 
 def test_figure_urls_via_url_for() -> None:
-    entry = build_entry(
-        "icons/star%20shape", {"png": PNG}, None, NOW, url_for=figure_asset_url
-    )
+    entry = build_entry("icons/star%20shape", {"png": PNG}, None, NOW, url_for=figure_asset_url)
     svg = "/api/figure-library/raw?slug=icons%2Fstar%2520shape.svg"
     png = "/api/figure-library/raw?slug=icons%2Fstar%2520shape.png"
     assert entry["files"]["svg"]["url"] == svg
