@@ -42,14 +42,20 @@ def adapt_event(event: dict[str, Any]) -> dict[str, Any]:
     return {**event, "version": "2.0", "requestContext": context}
 
 
-def build_handler(settings: Settings, log: EventLog | None = None) -> LambdaHandler:
-    adapter = Mangum(build_app(settings, log), lifespan="off", text_mime_types=TEXT_TYPES)
+class LambdaApp:
+    """The API wrapped for Lambda: adapts the event, then lets Mangum drive the ASGI app."""
 
-    def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
-        result: dict[str, Any] = adapter(adapt_event(event), context)
+    def __init__(self, settings: Settings, log: EventLog | None = None) -> None:
+        self.app = build_app(settings, log)
+        self._adapter = Mangum(self.app, lifespan="off", text_mime_types=TEXT_TYPES)
+
+    def __call__(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
+        result: dict[str, Any] = self._adapter(adapt_event(event), context)
         return result
 
-    return handle
+
+def build_handler(settings: Settings, log: EventLog | None = None) -> LambdaApp:
+    return LambdaApp(settings, log)
 
 
 _handler: LambdaHandler | None = None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 from mathvisuals.model.jsuri import JS_WHITESPACE, trim
 
@@ -86,68 +86,75 @@ def validate_payload(body: object) -> str | None:
     return None
 
 
+# A location is built only for an error: each node keeps (parent location, key).
+_Location = tuple["_Location", str | int] | None
+_PLAIN_TYPES = frozenset({str, int, bool, type(None)})
+
+
 def _is_valid_scalar(value: object) -> bool:
-    # bool is an int, so this also admits true/false.
-    if isinstance(value, str | int) or value is None:
+    if type(value) in _PLAIN_TYPES or isinstance(value, str | int) or value is None:
         return True
     return isinstance(value, float) and math.isfinite(value)
+
+
+def _render(location: _Location) -> str:
+    keys: list[str | int] = []
+    while location is not None:
+        location, key = location
+        keys.append(key)
+    return "examples" + "".join(
+        f"[{key}]" if isinstance(key, int) else f".{key}" for key in reversed(keys)
+    )
 
 
 def _deep_error(examples: list[object]) -> str | None:
     # Iterative depth-first pre-order, so deeply nested bodies cannot hit the recursion limit and
     # the first error is the one a recursive walk would meet. Valid scalars are never pushed.
-    pending: list[tuple[object, str, str | int | None]] = [(examples, "examples", None)]
+    pending: list[tuple[object, _Location]] = [(examples, None)]
     while pending:
-        value, parent, key = pending.pop()
-        loc = _location(parent, key)
+        value, location = pending.pop()
+        items: Iterable[tuple[str | int, object]]
         if isinstance(value, list):
-            children: list[tuple[str | int, object]] = list(enumerate(value))
+            items = enumerate(value)
         elif isinstance(value, dict):
             if TYPE_KEY in value:
-                error = _marker_error(value, loc)
+                error = _marker_error(value)
                 if error is not None:
-                    return error
-            children = list(value.items())
+                    return _render(location) + error
+            items = value.items()
         elif isinstance(value, float):
-            return f"{loc} must be a finite number"
+            return f"{_render(location)} must be a finite number"
         else:
-            return f"{loc} contains unsupported type"
-        pending.extend(
-            (child, loc, child_key)
-            for child_key, child in reversed(children)
-            if not _is_valid_scalar(child)
-        )
+            return f"{_render(location)} contains unsupported type"
+        children = [(child, (location, key)) for key, child in items if not _is_valid_scalar(child)]
+        children.reverse()
+        pending.extend(children)
     return None
 
 
-def _location(parent: str, key: str | int | None) -> str:
-    if key is None:
-        return parent
-    return f"{parent}[{key}]" if isinstance(key, int) else f"{parent}.{key}"
-
-
-def _marker_error(marker: dict[object, object], loc: str) -> str | None:
+def _marker_error(marker: dict[object, object]) -> str | None:
+    """The error text after the marker's location, or None."""
     kind = marker[TYPE_KEY]
     value = marker.get(VALUE_KEY)
     if kind == "map":
         if not isinstance(value, list):
-            return f"{loc}.{VALUE_KEY} must be an array for map"
+            return f".{VALUE_KEY} must be an array for map"
         for index, entry in enumerate(value):
             if not isinstance(entry, list) or len(entry) < 2:
-                return f"{loc} map entry {index} must be an array with key and value"
+                return f" map entry {index} must be an array with key and value"
     elif kind == "set":
         if not isinstance(value, list):
-            return f"{loc}.{VALUE_KEY} must be an array for set"
+            return f".{VALUE_KEY} must be an array for set"
     elif kind == "date":
         if not isinstance(value, str):
-            return f"{loc}.{VALUE_KEY} must be a string for date"
+            return f".{VALUE_KEY} must be a string for date"
     elif kind == "regexp":
         if not isinstance(marker.get("pattern"), str):
-            return f"{loc}.pattern must be a string for regexp"
+            return ".pattern must be a string for regexp"
         if "flags" in marker and not isinstance(marker["flags"], str):
-            return f"{loc}.flags must be a string for regexp"
+            return ".flags must be a string for regexp"
     else:
-        return f"{loc} has unsupported {TYPE_KEY} '{_js_string(kind)}'"
+        return f" has unsupported {TYPE_KEY} '{_js_string(kind)}'"
     return None
 
 

@@ -156,8 +156,13 @@ def remove_ids(existing: Sequence[Mapping[str, object]], ids: object) -> tuple[l
         if isinstance(ids, list | tuple)
         else set()
     )
-    kept = [dict(record) for record in existing if record.get("id") not in wanted]
+    kept = [dict(record) for record in existing if not _has_id_in(record, wanted)]
     return kept, len(existing) - len(kept)
+
+
+def _has_id_in(record: Mapping[str, object], wanted: set[str]) -> bool:
+    record_id = record.get("id")
+    return isinstance(record_id, str) and record_id in wanted
 
 
 def source_paths(records: Iterable[Mapping[str, object]]) -> list[str]:

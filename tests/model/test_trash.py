@@ -434,6 +434,13 @@ def test_remove_ids(wanted: object, remaining: list[str], removed: int) -> None:
     assert count == removed
 
 
+def test_remove_ids_tolerates_odd_stored_ids() -> None:
+    stored: list[dict[str, object]] = [{"id": ["a"]}, {"id": None}, {"id": 5}, full("a")]
+    kept, count = remove_ids(stored, ["a", "5"])
+    assert kept == stored[:3]
+    assert count == 1
+
+
 def test_remove_ids_counts_every_matching_record() -> None:
     kept, count = remove_ids([full("a"), full("b"), full("a")], ["a"])
     assert ids(kept) == ["b"]

@@ -1,0 +1,106 @@
+"""The Lambda entry point with HTTP API payload 2.0 events, against real Redis."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from mathvisuals import jsonfmt
+from mathvisuals.api.lambda_handler import LambdaApp, adapt_event, build_handler, strip_stage
+from mathvisuals.logs import EventLog, MemorySink
+from mathvisuals.settings import Settings
+
+
+class Context:
+    aws_request_id = "req-123"
+
+
+def event(method: str, raw_path: str, *, query: str = "", body: Any = None,
+          stage: str = "prod") -> dict[str, Any]:  # fmt: skip
+    payload: dict[str, Any] = {
+        "version": "2.0",
+        "routeKey": "ANY /{proxy+}",
+        "rawPath": raw_path,
+        "rawQueryString": query,
+        "headers": {"content-type": "application/json", "origin": "https://x.no"},
+        "requestContext": {
+            "stage": stage,
+            "http": {"method": method, "path": raw_path, "sourceIp": "203.0.113.1"},
+            "requestId": "gw-1",
+        },
+        "isBase64Encoded": False,
+    }
+    if body is not None:
+        payload["body"] = jsonfmt.dumps_str(body)
+    return payload
+
+
+@pytest.fixture
+def lambda_app(redis_env: dict[str, str]) -> Iterator[tuple[LambdaApp, MemorySink]]:
+    sink = MemorySink()
+    handler = build_handler(Settings.from_env(redis_env), EventLog(sink))
+    yield handler, sink
+    # Mangum keeps a process-wide event loop; close the store on it, then the loop itself.
+    loop = asyncio.get_event_loop()
+    loop.run_until_complete(handler.app.state.ctx.store.aclose())
+    loop.close()
+    asyncio.set_event_loop(None)
+
+
+@pytest.mark.parametrize(
+    ("path", "stage", "expected"),
+    [
+        ("/prod/api/examples", "prod", "/api/examples"),
+        ("/prod", "prod", "/"),
+        ("/production/api", "prod", "/production/api"),
+        ("/api/examples", "$default", "/api/examples"),
+        ("/api/examples", None, "/api/examples"),
+    ],
+)
+def test_strip_stage(path: str, stage: str | None, expected: str) -> None:
+    assert strip_stage(path, stage) == expected
+
+
+def test_adapt_event_defaults_method_and_uses_raw_path() -> None:
+    adapted = adapt_event({"rawPath": "/prod/api/health", "requestContext": {"stage": "prod"}})
+    assert adapted["requestContext"]["http"]["method"] == "GET"
+    assert adapted["requestContext"]["http"]["path"] == "/api/health"
+
+
+def test_put_then_get_round_trip_through_redis(
+    lambda_app: tuple[LambdaApp, MemorySink],
+) -> None:
+    handler, sink = lambda_app
+    body = {"examples": [{"title": "ø"}], "deletedProvided": []}
+    put = handler(event("PUT", "/prod/api/examples", query="path=/Lambda", body=body), Context())
+    assert put["statusCode"] == 200
+    got = handler(event("GET", "/prod/api/examples", query="path=%2Flambda"), Context())
+    assert got["statusCode"] == 200
+    assert got["headers"]["x-examples-store-mode"] == "kv"
+    entry = jsonfmt.loads(got["body"])
+    assert entry["path"] == "/lambda" and entry["examples"] == [{"title": "ø", "description": ""}]
+    assert entry["mode"] == "kv"
+    access = sink.events("http.access")
+    assert access[-1]["request_id"] == "req-123"
+    ready = sink.events("store.ready")[0]
+    assert ready["mode"] == "kv" and ready["redis"]["tls"] is True
+
+
+def test_friendly_route_and_unknown_path(lambda_app: tuple[LambdaApp, MemorySink]) -> None:
+    handler, _ = lambda_app
+    missing = handler(event("GET", "/prod/bildearkiv/none.svg"), Context())
+    assert missing["statusCode"] == 404
+    unknown = handler(event("GET", "/prod/elsewhere"), Context())
+    assert unknown["statusCode"] == 404 and jsonfmt.loads(unknown["body"]) == {"error": "Not Found"}
+
+
+def test_base64_body_is_decoded(lambda_app: tuple[LambdaApp, MemorySink]) -> None:
+    handler, _ = lambda_app
+    raw = event("PUT", "/prod/api/examples", query="path=/b64")
+    raw["body"] = base64.b64encode(b'{"examples":[],"deletedProvided":[]}').decode()
+    raw["isBase64Encoded"] = True
+    assert handler(raw, Context())["statusCode"] == 200
