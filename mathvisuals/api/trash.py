@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from starlette.responses import Response
@@ -22,7 +23,7 @@ async def handle(ex: Exchange) -> Response:
 async def items(ex: Exchange, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Response items with ``sourceActive``/``sourceArchived`` from one MGET (§8.3)."""
     paths = rules.source_paths(records)
-    states: dict[str, Any] = {}
+    states: Mapping[str, Mapping[str, Any] | None] = {}
     if paths:
         try:
             states = await ExamplesRepository(ex.ctx.store).read_many(paths)
@@ -30,14 +31,7 @@ async def items(ex: Exchange, records: list[dict[str, Any]]) -> list[dict[str, A
             states = {}
     result = []
     for record in records:
-        path = record.get("sourcePath")
-        if not isinstance(path, str):
-            state = "none"
-        else:
-            entry = states.get(path)
-            examples = entry.get("examples") if entry else None
-            state = "active" if isinstance(examples, list) and examples else "archived"
-        item = rules.response_item(record, state)  # type: ignore[arg-type]
+        item = rules.response_item(record, rules.source_state_for(record, states))
         if item is not None:
             result.append(item)
     return result

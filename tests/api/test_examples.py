@@ -96,7 +96,7 @@ def test_validation_errors_in_order(client: TestClient) -> None:
 
 
 def test_null_updated_at_is_accepted(client: TestClient) -> None:
-    body = {"examples": [], "deletedProvided": [], "updatedAt": None}
+    body: dict[str, object] = {"examples": [], "deletedProvided": [], "updatedAt": None}
     assert client.put("/api/examples?path=/n", json=body).status_code == 200
 
 

@@ -87,7 +87,13 @@ def test_put_then_get_round_trip_through_redis(
     access = sink.events("http.access")
     assert access[-1]["request_id"] == "req-123"
     ready = sink.events("store.ready")[0]
-    assert ready["mode"] == "kv" and ready["redis"]["tls"] is True
+    assert ready["mode"] == "kv" and ready["redis"] == {
+        "host": "localhost",
+        "port": int(redis_port(handler)),
+        "tls": True,
+        "db": 0,
+        "ca_file": True,
+    }
 
 
 def test_friendly_route_and_unknown_path(lambda_app: tuple[LambdaApp, MemorySink]) -> None:
@@ -104,3 +110,9 @@ def test_base64_body_is_decoded(lambda_app: tuple[LambdaApp, MemorySink]) -> Non
     raw["body"] = base64.b64encode(b'{"examples":[],"deletedProvided":[]}').decode()
     raw["isBase64Encoded"] = True
     assert handler(raw, Context())["statusCode"] == 200
+
+
+def redis_port(handler: LambdaApp) -> int:
+    port = handler.app.state.ctx.settings.redis.port
+    assert isinstance(port, int)
+    return port

@@ -93,7 +93,7 @@ def test_blank_entry_id_is_400_with_meta(client: TestClient) -> None:
     body = response.json()
     assert body["error"] == "InvalidEntryId"
     assert body["message"] == "entryId query parameter is required"
-    assert list(body)[0] == "storage"
+    assert next(iter(body)) == "storage"
 
 
 def test_delete_by_ids_body(client: TestClient) -> None:
