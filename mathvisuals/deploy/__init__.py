@@ -1,0 +1,1 @@
+"""Provisioning the Redis data plane: config, templates, checks and the orchestrator."""

@@ -1,0 +1,58 @@
+"""The deploy branch of the error tree; each class carries its CLI exit code (deploy.md §5.18)."""
+
+from __future__ import annotations
+
+from mathvisuals.errors import MathVisualsError
+
+
+class DeployError(MathVisualsError):
+    exit_code = 1
+    hint = ""
+
+
+class ConfigError(DeployError):
+    """The environment file is invalid or contradicts the environment (exit 3)."""
+
+    exit_code = 3
+
+    def __init__(self, file: str, key: str, problem: str, hint: str = "") -> None:
+        where = f"{file}: {key}" if key else file
+        super().__init__(f"{where}: {problem}")
+        self.file, self.key, self.problem = file, key, problem
+        self.hint = hint
+
+
+class CheckFailedError(DeployError):
+    exit_code = 4
+
+
+class CredentialsError(DeployError):
+    exit_code = 5
+
+
+class PreflightBlockedError(DeployError):
+    exit_code = 6
+
+
+class DeploymentFailedError(DeployError):
+    exit_code = 7
+
+
+class VerificationError(DeployError):
+    exit_code = 8
+
+
+class WaitTimeoutError(DeployError):
+    exit_code = 9
+
+
+class RefusedError(DeployError):
+    exit_code = 10
+
+
+class LockHeldError(DeployError):
+    exit_code = 11
+
+
+class GitHubError(DeployError):
+    exit_code = 12

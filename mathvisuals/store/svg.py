@@ -1,0 +1,126 @@
+"""SVG entries under ``svg:<slug>`` and figure assets under ``figureAsset:<slug>`` (api.md §6)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from mathvisuals.model.svg import apply_patch, build_entry, svg_url
+from mathvisuals.store.base import Delete, Op, SAdd, Set, SRem, Store, StoreError, Tx
+from mathvisuals.store.values import CORRUPT, decode, encode
+
+PREFIX = "svg:"
+INDEX = "svg:__slugs__"
+ASSET_PREFIX = "figureAsset:"
+
+Record = dict[str, Any]
+
+
+class CorruptValueError(StoreError):
+    """A stored value that is not a JSON object, even after a second decode (§6.2)."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(f"corrupt value at {key}")
+        self.key = key
+
+
+def key(slug: str) -> str:
+    return PREFIX + slug
+
+
+def asset_key(slug: str) -> str:
+    return ASSET_PREFIX + slug
+
+
+def _record(store_key: str, raw: str | None) -> Record | None:
+    value = decode(raw, dict)
+    if value is CORRUPT:
+        raise CorruptValueError(store_key)
+    return value  # type: ignore[no-any-return]
+
+
+class SvgRepository:
+    """Entry slugs in, stored records out; mode fields are the handler's business."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    async def read(self, slug: str) -> Record | None:
+        (raw,) = await self._store.get([key(slug)])
+        return _record(key(slug), raw)
+
+    async def list(self) -> list[Record]:
+        """All indexed entries in slug order; members whose key is gone are SREMed (§6.4)."""
+        pairs = sorted(await self._store.list_index(INDEX, key))
+        entries: list[Record] = []
+        cleanup: list[Op] = []
+        corrupt: str | None = None
+        for member, raw in pairs:
+            try:
+                entry = _record(key(member), raw)
+            except CorruptValueError as exc:
+                corrupt = corrupt or exc.key
+                continue
+            if entry is None:
+                cleanup.append(SRem(INDEX, member))
+            else:
+                entries.append(entry)
+        await self._store.write(cleanup)
+        # Raised after the clean-up so dangling members still go even when the list fails.
+        if corrupt is not None:
+            raise CorruptValueError(corrupt)
+        return entries
+
+    async def upsert(self, slug: str, payload: Mapping[str, object], now: str) -> Record:
+        """POST/PUT: build from the payload and the stored entry, watched on ``svg:<slug>``."""
+
+        async def build(tx: Tx) -> tuple[Sequence[Op], Record]:
+            (raw,) = await tx.get([key(slug)])
+            entry = build_entry(slug, payload, _record(key(slug), raw), now, url_for=svg_url)
+            return [Set(key(slug), encode(entry)), SAdd(INDEX, slug)], entry
+
+        return await self._store.update(build, operation="exec", lock=key(slug))
+
+    async def patch(
+        self,
+        slug: str,
+        body: Mapping[str, object],
+        now: str,
+        mode_fields: Mapping[str, object],
+    ) -> Record | None:
+        """PATCH in a watched read-modify-write; None for an unknown entry.
+
+        Upstream's PATCH writes the five mode fields into the record, so ours does too.
+        Nothing is written when the patch changes nothing.
+        """
+
+        async def change(tx: Tx) -> tuple[Sequence[Op], Record | None]:
+            (raw,) = await tx.get([key(slug)])
+            stored = _record(key(slug), raw)
+            if stored is None:
+                return [], None
+            outcome = apply_patch(stored, body, now)
+            if isinstance(outcome, str):
+                raise ValueError(outcome)  # the handler validates first; unreachable
+            entry, changed = outcome
+            entry.pop("limitation", None)
+            entry.update(mode_fields)
+            if not changed:
+                return [], entry
+            return [Set(key(slug), encode(entry))], entry
+
+        return await self._store.update(change, operation="exec", lock=key(slug))
+
+    async def delete(self, slug: str) -> None:
+        await self._store.write([Delete(key(slug)), SRem(INDEX, slug)])
+
+
+class FigureAssetReader:
+    """One GET of ``figureAsset:<slug>`` for the figure raw endpoint (§12)."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    async def read(self, slug: str) -> Record | None:
+        (raw,) = await self._store.get([asset_key(slug)])
+        return _record(asset_key(slug), raw)
