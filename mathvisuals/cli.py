@@ -5,9 +5,11 @@ from __future__ import annotations
 import signal
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
+
+from mathvisuals.deploy.errors import DeployError
 
 app = typer.Typer(
     help="Math Visuals storage API and the tooling that provisions its Redis data plane.",
@@ -70,9 +72,69 @@ def serve(
             server.stop()
 
 
+EnvOption = Annotated[
+    str | None,
+    typer.Option("--env", "-e", help="Environment name: reads infra/environments/<env>.toml."),
+]
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option("--config", "-c", help="Path to an environment TOML file (instead of --env)."),
+]
+JsonOption = Annotated[
+    bool, typer.Option("--json", help="Write a machine-readable result to stdout.")
+]
+
+
+def fail(exc: DeployError) -> NoReturn:
+    """One line on stderr saying what is wrong (and how to fix it), then the class's exit code."""
+    message = f"error: {exc}"
+    if exc.hint:
+        message += f" (hint: {exc.hint})"
+    typer.echo(message, err=True)
+    raise typer.Exit(exc.exit_code)
+
+
+@app.command()
+def check(
+    env: EnvOption = None, config: ConfigOption = None, json_output: JsonOption = False
+) -> None:
+    """Prove the config and the three templates sound, offline (no credentials, no network).
+
+    Runs the config validation, cfn-lint and our own rules (ElastiCache TLS+AUTH, dynamic
+    reference forms, physical-name collisions, the export/import graph, parameter coverage,
+    capabilities, and the token in MATHVISUALS_TOKEN_FILE when set).
+    Exit codes: 0 clean, 3 bad config, 4 findings.
+    """
+    from mathvisuals.deploy.check import run_checks
+    from mathvisuals.deploy.config import config_path
+    from mathvisuals.settings import token_file_from_env
+
+    try:
+        report = run_checks(config_path(env, config), token_file=token_file_from_env())
+    except DeployError as exc:
+        fail(exc)
+    errors = [item for item in report.findings if item.severity == "error"]
+    if json_output:
+        typer.echo(report.to_json())
+    else:
+        for item in report.findings:
+            typer.echo(
+                f"{item.file}:{item.line}: {item.severity} {item.rule} {item.message}"
+                + (f" (hint: {item.hint})" if item.hint else ""),
+                err=True,
+            )
+        summary = f"{len(errors)} error(s), {len(report.findings) - len(errors)} warning(s)"
+        typer.echo(("check failed: " if errors else "check passed: ") + summary, err=True)
+    if errors:
+        raise typer.Exit(4)
+
+
 @app.callback()
 def _root() -> None:
-    """Math Visuals storage API and deployment tooling."""
+    """Math Visuals storage API and deployment tooling.
+
+    serve runs the API locally; check proves the infrastructure offline before AWS is touched.
+    """
 
 
 def main() -> None:

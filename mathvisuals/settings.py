@@ -220,3 +220,9 @@ def redis_config(env: Mapping[str, str]) -> RedisConfig:
         missing=missing,
         warnings=tuple(warnings),
     )
+
+
+def token_file_from_env(environ: Mapping[str, str] | None = None) -> Path | None:
+    """``MATHVISUALS_TOKEN_FILE``: a token to import or rotate to, read from a file, never argv."""
+    value = _first(os.environ if environ is None else environ, ("MATHVISUALS_TOKEN_FILE",))
+    return Path(value) if value else None

@@ -51,7 +51,7 @@ class SvgRepository:
 
     async def list(self) -> list[Record]:
         """All indexed entries in slug order; members whose key is gone are SREMed (§6.4)."""
-        pairs = sorted(await self._store.list_index(INDEX, key))
+        pairs = sorted(await self._store.list_index(INDEX, key), key=lambda pair: pair[0])
         entries: list[Record] = []
         cleanup: list[Op] = []
         corrupt: str | None = None
