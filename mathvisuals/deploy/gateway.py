@@ -1,0 +1,213 @@
+"""What the orchestrator needs from AWS, in its own vocabulary (implemented by ``aws.py``).
+
+Expected outcomes are values (a missing stack is ``StackState(status=None)``, an empty change
+set is ``ChangeSet.empty``); only failures raise, as :class:`DeployError` subclasses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Literal, Protocol
+
+from mathvisuals.deploy.model import ChangeSet, StackEvent, StackSpec, StackState
+
+
+class SecretValue:
+    """A secret held in memory: its repr and str never show the value (Starlette's ``Secret``)."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "SecretValue('**********')"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, SecretValue) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
+@dataclass(frozen=True)
+class SecretInfo:
+    name: str
+    arn: str
+    current_version: str | None
+    previous_version: str | None = None
+    tags: Mapping[str, str] = field(default_factory=dict)
+    deleted: bool = False
+    owning_stack: str | None = None
+
+
+@dataclass(frozen=True)
+class ParameterInfo:
+    name: str
+    value: str
+    version: int
+    type: str = "String"
+    owning_stack: str | None = None
+
+
+@dataclass(frozen=True)
+class ReplicationGroupInfo:
+    group_id: str
+    status: str
+    auth_token_enabled: bool
+    transit_encryption: bool
+    at_rest_encryption: bool
+    multi_az: bool
+    automatic_failover: bool
+    primary_address: str | None
+    primary_port: int | None
+    reader_address: str | None
+    owning_stack: str | None = None
+
+
+@dataclass(frozen=True)
+class FunctionInfo:
+    name: str
+    state: str
+    last_update_status: str
+    runtime: str
+    code_sha256: str
+    last_modified: str
+    environment: Mapping[str, SecretValue]  # every env value is treated as sensitive
+    subnet_ids: tuple[str, ...] = ()
+    security_group_ids: tuple[str, ...] = ()
+
+
+class CloudFormation(Protocol):
+    def describe(self, stack: str) -> StackState: ...
+
+    def events(self, stack: str, since: str | None = None) -> list[StackEvent]:
+        """Newest last; only events after ``since`` (an ISO timestamp) when given."""
+        ...
+
+    def create_change_set(self, spec: StackSpec, kind: Literal["CREATE", "UPDATE"]) -> ChangeSet:
+        """Create and wait until described; "no changes" gives ``empty=True`` (already deleted)."""
+        ...
+
+    def execute(self, change_set: ChangeSet) -> None: ...
+
+    def delete_change_set(self, change_set: ChangeSet) -> None: ...
+
+    def delete_stack(self, stack: str, retain: Sequence[str] = ()) -> None: ...
+
+    def continue_rollback(self, stack: str, skip: Sequence[str] = ()) -> None: ...
+
+    def exports(self) -> Mapping[str, str]: ...
+
+    def importers(self, export: str) -> list[str]: ...
+
+    def set_termination_protection(self, stack: str, enabled: bool) -> None: ...
+
+    def set_stack_policy(self, stack: str, policy: str) -> None: ...
+
+
+class Secrets(Protocol):
+    def describe(self, name: str) -> SecretInfo | None: ...
+
+    def value(self, name: str, version_id: str | None = None) -> SecretValue: ...
+
+    def create(self, name: str, value: SecretValue, tags: Mapping[str, str]) -> str:
+        """Returns the new VersionId."""
+        ...
+
+    def put(self, name: str, value: SecretValue) -> str: ...
+
+    def restore_current(self, name: str, version_id: str, from_version_id: str) -> None:
+        """Move ``AWSCURRENT`` back to ``version_id`` (rotation rollback)."""
+        ...
+
+    def delete(self, name: str, *, force: bool) -> None: ...
+
+
+class Parameters(Protocol):
+    def get(self, names: Sequence[str]) -> dict[str, ParameterInfo]:
+        """Only the parameters that exist."""
+        ...
+
+    def put(
+        self, name: str, value: str, *, kind: str, tags: Mapping[str, str], overwrite: bool
+    ) -> int:
+        """Returns the new version."""
+        ...
+
+    def delete(self, name: str) -> None: ...
+
+
+class Identity(Protocol):
+    def account_id(self) -> str: ...
+
+    def missing_permissions(self, actions: Sequence[str]) -> list[str] | None:
+        """Actions the caller may not perform; ``None`` when simulation itself is not allowed."""
+        ...
+
+
+class Artifacts(Protocol):
+    def bucket_region(self, bucket: str) -> str | None:
+        """``None`` when the bucket does not exist."""
+        ...
+
+    def create_bucket(self, bucket: str, region: str, tags: Mapping[str, str]) -> None: ...
+
+    def head(self, bucket: str, key: str) -> str | None:
+        """The object's VersionId ("" when unversioned), ``None`` when absent."""
+        ...
+
+    def upload(self, bucket: str, key: str, body: bytes) -> str: ...
+
+    def acquire_lock(self, bucket: str, key: str, body: bytes) -> bool:
+        """Write ``key`` only if absent (``If-None-Match: *``); False when it exists."""
+        ...
+
+    def read(self, bucket: str, key: str) -> bytes | None: ...
+
+    def delete(self, bucket: str, key: str) -> None: ...
+
+
+class Cache(Protocol):
+    def replication_group(self, group_id: str) -> ReplicationGroupInfo | None: ...
+
+    def modify_auth_token(
+        self, group_id: str, token: SecretValue, strategy: Literal["ROTATE", "SET"]
+    ) -> None: ...
+
+
+class Functions(Protocol):
+    def configuration(self, name: str) -> FunctionInfo | None: ...
+
+    def invoke(self, name: str, event: Mapping[str, object]) -> dict[str, object]: ...
+
+
+class Logs(Protocol):
+    def messages(self, group: str, start_ms: int) -> list[str]: ...
+
+
+class Network(Protocol):
+    def ingress_sources(self, security_group_id: str, port: int) -> list[str]:
+        """Security groups allowed to reach ``port`` on the group."""
+        ...
+
+
+@dataclass
+class Gateways:
+    """Everything the orchestrator talks to; built by ``aws.connect`` or by tests."""
+
+    cloudformation: CloudFormation
+    secrets: Secrets
+    parameters: Parameters
+    identity: Identity
+    artifacts: Artifacts
+    cache: Cache
+    functions: Functions
+    logs: Logs
+    network: Network

@@ -1,0 +1,112 @@
+"""The orchestrator's vocabulary: stacks, change sets, decisions. Plain data, no AWS types."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Literal
+
+StackRole = Literal["shared", "data", "api"]
+
+PROTECTED_TYPES = frozenset(
+    {"AWS::ElastiCache::ReplicationGroup", "AWS::EC2::VPC", "AWS::EC2::Subnet", "AWS::S3::Bucket"}
+)
+
+
+@dataclass(frozen=True)
+class StackState:
+    """What ``DescribeStacks`` says; ``status is None`` means the stack does not exist."""
+
+    name: str
+    status: str | None = None
+    reason: str = ""
+    outputs: Mapping[str, str] = field(default_factory=dict)
+    parameters: Mapping[str, str] = field(default_factory=dict)
+    tags: Mapping[str, str] = field(default_factory=dict)
+    pending_execution: bool = False
+    termination_protection: bool = False
+
+    @property
+    def exists(self) -> bool:
+        return self.status is not None and self.status != "DELETE_COMPLETE"
+
+    @property
+    def managed(self) -> bool:
+        return self.tags.get("managed-by") == "mathvisuals"
+
+
+@dataclass(frozen=True)
+class StackSpec:
+    """The desired stack: template, explicit parameters, tags, capabilities."""
+
+    role: StackRole
+    name: str
+    template_body: str
+    parameters: Mapping[str, str]
+    tags: Mapping[str, str]
+    capabilities: tuple[str, ...] = ()
+    stack_policy: str | None = None
+    termination_protection: bool = False
+
+    @property
+    def stateful(self) -> bool:
+        return self.role == "data"
+
+
+@dataclass(frozen=True)
+class Change:
+    action: str  # Add | Modify | Remove | Import | Dynamic
+    logical_id: str
+    resource_type: str
+    replacement: str = "False"  # True | False | Conditional
+
+    @property
+    def replaces_protected(self) -> bool:
+        return self.resource_type in PROTECTED_TYPES and self.replacement in ("True", "Conditional")
+
+
+@dataclass(frozen=True)
+class ChangeSet:
+    stack: str
+    name: str
+    kind: Literal["CREATE", "UPDATE"]
+    changes: tuple[Change, ...] = ()
+    empty: bool = False
+    change_set_id: str = ""
+
+
+@dataclass(frozen=True)
+class StackEvent:
+    timestamp: str
+    logical_id: str
+    resource_type: str
+    status: str
+    reason: str = ""
+
+
+class Action(Enum):
+    CREATE = "create"
+    UPDATE = "update"
+    WAIT = "wait"
+    REPLACE = "replace"  # delete the failed stack, then create
+    CONTINUE_ROLLBACK = "continue-rollback"
+    DELETE_RETAINING = "delete-retaining"  # delete keeping the failed resources, then create
+    BLOCKED = "blocked"
+
+
+@dataclass(frozen=True)
+class Decision:
+    action: Action
+    why: str
+    hint: str = ""
+
+
+@dataclass(frozen=True)
+class Flags:
+    """Operator decisions given on the command line (deploy.md §5.18)."""
+
+    allow_replace: bool = False
+    recreate_failed: bool = False
+    force_recreate_data: bool = False
+    skip_resources: tuple[str, ...] = ()
