@@ -9,6 +9,12 @@ class DeployError(MathVisualsError):
     exit_code = 1
     hint = ""
 
+    def with_hint(self, hint: str) -> DeployError:
+        """Attach how to fix it; the CLI prints it after the message."""
+        if hint:
+            self.hint = hint
+        return self
+
 
 class ConfigError(DeployError):
     """The environment file is invalid or contradicts the environment (exit 3)."""

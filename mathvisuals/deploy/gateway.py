@@ -87,6 +87,10 @@ class FunctionInfo:
 class CloudFormation(Protocol):
     def describe(self, stack: str) -> StackState: ...
 
+    def template(self, stack: str) -> str | None:
+        """The deployed template body (``GetTemplate``, stage Original); ``None`` if absent."""
+        ...
+
     def events(self, stack: str, since: str | None = None) -> list[StackEvent]:
         """Newest last; only events after ``since`` (an ISO timestamp) when given."""
         ...
@@ -211,3 +215,5 @@ class Gateways:
     functions: Functions
     logs: Logs
     network: Network
+    # The static-site stack may live in another region; read only (its CloudFront domain).
+    static_site: CloudFormation | None = None

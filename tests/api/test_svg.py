@@ -74,7 +74,9 @@ def test_appendix_post_without_png_is_400(client: TestClient) -> None:
 
 def test_appendix_reserved_slug_is_400(client: TestClient) -> None:
     """FIX-H: upstream stored the entry at ``svg:__slugs__``, overwriting the index set."""
-    response = client.post("/api/svg", json={"slug": "__slugs__", "png": "data:image/png;base64,AA=="})
+    response = client.post(
+        "/api/svg", json={"slug": "__slugs__", "png": "data:image/png;base64,AA=="}
+    )
     assert response.status_code == 400
     assert response.json() == {"error": "Slug is reserved"}
     assert client.get("/api/svg").json()["entries"] == []
@@ -94,7 +96,10 @@ def test_appendix_unreachable_redis_is_503(redis_env: dict[str, str]) -> None:
         for method, url, body in requests:
             response = client.request(method, url, json=body)
             assert response.status_code == 503, (method, url)
-            assert response.json() == {"error": "Unable to establish Redis connection", **meta("kv")}
+            assert response.json() == {
+                "error": "Unable to establish Redis connection",
+                **meta("kv"),
+            }
             assert response.headers["x-svg-store-mode"] == "kv"
             assert response.headers["x-svg-storage-result"] == "kv"
     errors = sink.events("redis.error")
@@ -307,13 +312,14 @@ def test_get_list_has_meta_and_excludes_library_entries(client: TestClient) -> N
     post(client, "uploaded", tool=" bibliotek-upload ")
     post(client, "Custom-thing")
     base = post(client, "template")
-    for slug, extra in [
+    extras: list[tuple[str, dict[str, object]]] = [
         ("tool-id", {"toolId": "bibliotek-upload"}),
         ("with-category-id", {"categoryId": None}),
         ("with-category", {"category": {}}),
         ("with-apps", {"apps": []}),
         ("other-tool-id", {"toolId": "graftegner"}),
-    ]:
+    ]
+    for slug, extra in extras:
         seed(client, f"svg:{slug}", {**base, "slug": slug, **extra}, member=slug)
     response = client.get("/api/svg")
     assert response.status_code == 200
@@ -369,7 +375,7 @@ def test_patch_spec_example_and_fix_d(client: TestClient) -> None:
 
 def test_patch_validation_in_order(client: TestClient) -> None:
     post(client, "v")
-    cases = [
+    cases: list[tuple[dict[str, object], str]] = [
         ({"title": 5, "displayTitle": 5}, "Title must be a string value."),
         ({"displayTitle": ["x"], "baseName": 1}, "displayTitle must be a string value."),
         ({"baseName": None}, "baseName must be a string value."),
@@ -406,7 +412,9 @@ def test_patch_alt_text_and_title_clearing(client: TestClient) -> None:
     assert manual["altText"] == "Beskrivelse" and manual["altTextSource"] == "manual"
     auto = client.patch("/api/svg", json={"slug": "alt", "altText": ""}).json()
     assert "altText" not in auto and auto["altTextSource"] == "auto"
-    explicit = client.patch("/api/svg", json={"slug": "alt", "altText": "x", "altTextSource": "auto"})
+    explicit = client.patch(
+        "/api/svg", json={"slug": "alt", "altText": "x", "altTextSource": "auto"}
+    )
     assert explicit.json()["altTextSource"] == "auto"
     cleared = client.patch("/api/svg", json={"slug": "alt", "title": None}).json()
     assert "title" not in cleared and cleared["name"] == "alt"  # baseName is the next fallback
@@ -506,7 +514,9 @@ def test_kv_key_schema(kv_client: TestClient, redis_env: dict[str, str]) -> None
     direct.close()
 
 
-def test_kv_serves_upstream_shaped_records(kv_client: TestClient, redis_env: dict[str, str]) -> None:
+def test_kv_serves_upstream_shaped_records(
+    kv_client: TestClient, redis_env: dict[str, str]
+) -> None:
     """Records written by upstream (double-encoded, stale mode fields, PATCH fields) are served
     as stored, with fresh mode fields at the end."""
     direct = redis_client(redis_env)

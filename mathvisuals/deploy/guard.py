@@ -1,0 +1,51 @@
+"""Wrap gateways so every mutating call first passes a hook: the lazy lock, and call counting."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from mathvisuals.deploy.gateway import Gateways
+
+# Method names of the gateway protocols that change AWS state.
+MUTATING = frozenset(
+    {
+        "create_change_set", "execute", "delete_change_set", "delete_stack", "continue_rollback",
+        "set_termination_protection", "set_stack_policy", "create", "put", "restore_current",
+        "delete", "create_bucket", "upload", "acquire_lock", "modify_auth_token",
+    }
+)  # fmt: skip
+
+T = TypeVar("T")
+
+
+class _Guarded:
+    def __init__(self, target: Any, service: str, hook: Callable[[str], None]) -> None:
+        self._target = target
+        self._service = service
+        self._hook = hook
+
+    def __getattr__(self, name: str) -> Any:
+        attribute = getattr(self._target, name)
+        if name not in MUTATING or not callable(attribute):
+            return attribute
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            self._hook(f"{self._service}.{name}")
+            return attribute(*args, **kwargs)
+
+        return call
+
+
+def guard(gateways: Gateways, hook: Callable[[str], None]) -> Gateways:
+    """The same gateways, with ``hook("<service>.<method>")`` before each mutating call."""
+    wrapped: dict[str, Any] = {
+        field.name: (
+            None
+            if getattr(gateways, field.name) is None
+            else _Guarded(getattr(gateways, field.name), field.name, hook)
+        )
+        for field in dataclasses.fields(gateways)
+    }
+    return Gateways(**wrapped)

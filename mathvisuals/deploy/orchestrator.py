@@ -1,0 +1,368 @@
+"""The seed's five steps as one idempotent sequence: ``up`` and its read-only twin ``plan``.
+
+Order (deploy.md §5.10): check, preflight, artefact, secret, shared, allow-lists, data,
+parameter versions and ConfigVersion, api, verify, report. Each step reads first and mutates
+only on a difference; the environment lock is taken before the first mutation, so a
+converged run makes no mutating call at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal, Protocol
+
+from mathvisuals.deploy.config import EnvironmentConfig
+from mathvisuals.deploy.errors import (
+    CheckFailedError,
+    CredentialsError,
+    PreflightBlockedError,
+)
+from mathvisuals.deploy.gateway import Gateways, ParameterInfo, SecretValue
+from mathvisuals.deploy.guard import guard
+from mathvisuals.deploy.locks import Lock
+from mathvisuals.deploy.model import Flags, StackRole, StackSpec
+from mathvisuals.deploy.parameters import Live, config_version, stack_parameters
+from mathvisuals.deploy.progress import Reporter
+from mathvisuals.deploy.stacks import WAIT_LIMITS, Preview, StackDeployer
+from mathvisuals.deploy.token import fingerprint, generate_token, token_problems
+
+Target = Literal["aws", "local"]
+ROLES: tuple[StackRole, ...] = ("shared", "data", "api")
+
+# What `up` does in AWS, for the permission simulation (C6, B48).
+REQUIRED_ACTIONS = (
+    "cloudformation:CreateChangeSet", "cloudformation:ExecuteChangeSet",
+    "cloudformation:DescribeStacks", "cloudformation:DescribeStackEvents",
+    "cloudformation:DescribeChangeSet", "cloudformation:DeleteChangeSet",
+    "cloudformation:GetTemplate", "cloudformation:ListExports", "cloudformation:ListImports",
+    "cloudformation:UpdateTerminationProtection", "cloudformation:SetStackPolicy",
+    "secretsmanager:CreateSecret", "secretsmanager:DescribeSecret",
+    "secretsmanager:GetSecretValue", "secretsmanager:PutSecretValue",
+    "secretsmanager:TagResource", "ssm:GetParameters", "ssm:PutParameter",
+    "ssm:AddTagsToResource", "ssm:DeleteParameter", "s3:PutObject", "s3:GetObject",
+    "s3:GetBucketLocation", "s3:DeleteObject", "elasticache:CreateReplicationGroup",
+    "elasticache:ModifyReplicationGroup", "elasticache:DescribeReplicationGroups",
+    "elasticache:CreateCacheSubnetGroup", "ec2:CreateVpc", "ec2:CreateSubnet",
+    "ec2:CreateSecurityGroup", "ec2:AuthorizeSecurityGroupIngress", "iam:CreateRole",
+    "iam:AttachRolePolicy", "iam:PassRole", "lambda:CreateFunction",
+    "lambda:UpdateFunctionCode", "lambda:UpdateFunctionConfiguration",
+    "lambda:GetFunctionConfiguration", "lambda:InvokeFunction", "lambda:AddPermission",
+    "apigateway:POST", "apigateway:PATCH", "apigateway:GET", "logs:CreateLogGroup",
+    "logs:PutRetentionPolicy", "logs:PutMetricFilter", "logs:FilterLogEvents",
+    "cloudwatch:PutMetricAlarm", "sns:CreateTopic",
+)  # fmt: skip
+
+
+class BuiltArtifact(Protocol):
+    @property
+    def path(self) -> Path: ...
+
+    @property
+    def sha256(self) -> str: ...
+
+    @property
+    def code_sha256(self) -> str: ...
+
+    def key(self, prefix: str) -> str: ...
+
+
+@dataclass(frozen=True)
+class Options:
+    target: Target = "aws"
+    flags: Flags = field(default_factory=Flags)
+    break_lock: bool = False
+    token_file: Path | None = None
+    redis_ca_file: str = ""
+    poll_seconds: float = 5.0
+
+
+@dataclass
+class StepResult:
+    name: str
+    result: str
+    detail: str = ""
+
+
+@dataclass
+class UpResult:
+    steps: list[StepResult] = field(default_factory=list)
+    mutations: list[str] = field(default_factory=list)
+    outputs: dict[str, str] = field(default_factory=dict)
+    secret_fingerprint: str = ""
+    config_version: str = ""
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.mutations)
+
+
+@dataclass
+class PlanResult:
+    stacks: list[Preview] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def load_templates(root: Path = Path("infra")) -> dict[StackRole, str]:
+    return {role: (root / role / "template.yaml").read_text(encoding="utf-8") for role in ROLES}
+
+
+class Orchestrator:
+    def __init__(
+        self,
+        config: EnvironmentConfig,
+        gateways: Gateways,
+        reporter: Reporter,
+        *,
+        templates: Mapping[StackRole, str],
+        build_artifact: Callable[[], BuiltArtifact],
+        lock: Lock,
+        options: Options,
+        stack_policy: str | None = None,
+        sleep: Callable[[float], None] | None = None,
+    ) -> None:
+        self.config = config
+        self._raw = gateways
+        self._reporter = reporter
+        self._templates = templates
+        self._build_artifact = build_artifact
+        self._lock = lock
+        self._options = options
+        self._stack_policy = stack_policy
+        self.result = UpResult()
+        self.gateways = guard(gateways, self._before_mutation)
+        extra = {"sleep": sleep} if sleep is not None else {}
+        self._deployer = StackDeployer(
+            self.gateways.cloudformation,
+            reporter,
+            flags=options.flags,
+            poll_seconds=options.poll_seconds,
+            **extra,  # type: ignore[arg-type]
+        )
+
+    def _before_mutation(self, call: str) -> None:
+        if not self.result.mutations:
+            self._lock.acquire(break_lock=self._options.break_lock)
+        self.result.mutations.append(call)
+
+    # The steps -----------------------------------------------------------------------------
+
+    def up(self) -> UpResult:
+        try:
+            self.preflight()
+            artifact = self.artifact()
+            secret_version = self.secret()
+            self._stack("shared", Live(secret_version_id=secret_version))
+            origins = self.allow_lists()
+            self._stack("data", Live(secret_version_id=secret_version))
+            live = self.live_values(secret_version, artifact, origins)
+            self.result.config_version = config_version(self.config, live)
+            self._stack("api", live)
+        finally:
+            self._lock.release()
+        return self.result
+
+    def preflight(self) -> None:
+        self._reporter.step("preflight", "identity, permissions, ownership")
+        account = self.gateways.identity.account_id()
+        if account != self.config.env.account_id:
+            raise CredentialsError(
+                f"the credentials are for account {account}, the config says "
+                f"{self.config.env.account_id}"
+            ).with_hint("use credentials for the configured account (AWS_PROFILE or OIDC role)")
+        if self._options.target == "aws":
+            missing = self.gateways.identity.missing_permissions(REQUIRED_ACTIONS)
+            if missing is None:
+                self._reporter.warn("permission simulation not allowed; continuing")
+            elif missing:
+                raise PreflightBlockedError(
+                    "the deploying principal lacks: " + ", ".join(missing[:12])
+                ).with_hint("grant these actions to the role used for deployment")
+        self._probe_ownership()
+        self._record("preflight", "ok", f"account {account}")
+
+    def _probe_ownership(self) -> None:
+        """Every name we are about to create is ours or absent (B1, B28); exit 6 otherwise."""
+        config = self.config
+        problems: list[str] = []
+        secret = self.gateways.secrets.describe(config.redis.auth_secret_name)
+        if secret is not None and secret.owning_stack:
+            problems.append(f"secret {secret.name} belongs to stack {secret.owning_stack}")
+        data_owned = [config.ssm_name(k) for k in ("endpoint", "port", "reader-endpoint")]
+        ours = [config.ssm_name("examples-origins"), config.ssm_name("svg-origins")]
+        for name, info in self.gateways.parameters.get([*data_owned, *ours]).items():
+            owner = info.owning_stack
+            if name in data_owned and owner != config.stacks.data:
+                problems.append(f"parameter {name} belongs to {owner or 'no stack'}")
+            if name in ours and owner:
+                problems.append(f"parameter {name} belongs to stack {owner}")
+        group = self.gateways.cache.replication_group(config.redis.replication_group_id)
+        if group is not None and group.owning_stack != config.stacks.data:
+            problems.append(
+                f"replication group {group.group_id} belongs to {group.owning_stack or 'no stack'}"
+            )
+        if problems:
+            raise PreflightBlockedError("; ".join(problems)).with_hint(
+                "import the resource into its owning stack or rename it in the config"
+            )
+
+    def artifact(self) -> BuiltArtifact:
+        api = self.config.api
+        self._reporter.step("artefact", "build")
+        built = self._build_artifact()
+        key = built.key(api.artifact_prefix)
+        region = self.gateways.artifacts.bucket_region(api.artifact_bucket)
+        if region is None:
+            self.gateways.artifacts.create_bucket(
+                api.artifact_bucket, self.config.env.region, self.config.tags
+            )
+        elif region != self.config.env.region:
+            raise PreflightBlockedError(
+                f"artefact bucket {api.artifact_bucket} is in {region}, the stacks in "
+                f"{self.config.env.region}"
+            ).with_hint("Lambda reads code only from its own region (PermanentRedirect)")
+        version = self.gateways.artifacts.head(api.artifact_bucket, key)
+        if version is None:
+            self.gateways.artifacts.upload(api.artifact_bucket, key, built.path.read_bytes())
+            version = self.gateways.artifacts.head(api.artifact_bucket, key)
+            if version is None:
+                raise PreflightBlockedError(
+                    f"s3://{api.artifact_bucket}/{key} missing after upload"
+                )
+            self._record("artefact", "uploaded", key)
+        else:
+            self._record("artefact", "unchanged", key)
+        self._artifact_version = version
+        return built
+
+    def secret(self) -> str:
+        name = self.config.redis.auth_secret_name
+        self._reporter.step("secret", name)
+        info = self.gateways.secrets.describe(name)
+        if info is None or info.deleted or info.current_version is None:
+            token = self._new_token()
+            version = self.gateways.secrets.create(name, token, self.config.tags)
+            self.result.secret_fingerprint = fingerprint(token.reveal())
+            self._record("secret", "created", f"version {version}")
+            return version
+        value = self.gateways.secrets.value(name)
+        problems = token_problems(value.reveal())
+        if problems:
+            raise CheckFailedError(
+                f"the token in {name} breaks the ElastiCache rules: {'; '.join(problems)}"
+            ).with_hint("run mathvisuals rotate-token to replace it")
+        self.result.secret_fingerprint = fingerprint(value.reveal())
+        self._record("secret", "unchanged", f"version {info.current_version}")
+        return info.current_version
+
+    def _new_token(self) -> SecretValue:
+        token_file = self._options.token_file
+        if token_file is None:
+            return SecretValue(generate_token(self.config.redis.token_length))
+        token = token_file.read_text(encoding="utf-8").strip()
+        problems = token_problems(token)
+        if problems:
+            raise CheckFailedError(f"{token_file}: {'; '.join(problems)}")
+        return SecretValue(token)
+
+    def desired_origins(self) -> tuple[str, ...]:
+        origins = list(self.config.cors.allowed_origins)
+        static = self.gateways.static_site
+        stack = self.config.stacks.static_site
+        if self.config.cors.include_static_site_domain and static is not None and stack:
+            state = static.describe(stack)
+            domain = state.outputs.get("CloudFrontDistributionDomainName")
+            if domain:
+                origins.append(f"https://{domain}")
+            else:
+                self._reporter.warn("allow-list is provisional: the static site has no domain yet")
+        return tuple(dict.fromkeys(origins))
+
+    def allow_lists(self) -> tuple[str, ...]:
+        self._reporter.step("allow-lists")
+        origins = self.desired_origins()
+        value = ",".join(origins)
+        names = [self.config.ssm_name("examples-origins"), self.config.ssm_name("svg-origins")]
+        current = self.gateways.parameters.get(names)
+        written = 0
+        for name in names:
+            found = current.get(name)
+            if found is None or found.value != value:
+                self.gateways.parameters.put(
+                    name, value, kind="StringList", tags=self.config.tags, overwrite=True
+                )
+                written += 1
+        self._record(
+            "allow-lists", "updated" if written else "unchanged", f"{len(origins)} origins"
+        )
+        return origins
+
+    def live_values(
+        self, secret_version: str, artifact: BuiltArtifact, origins: tuple[str, ...]
+    ) -> Live:
+        config = self.config
+        keys = ("endpoint", "port", "examples-origins", "svg-origins")
+        found = self.gateways.parameters.get([config.ssm_name(key) for key in keys])
+        info: dict[str, ParameterInfo] = {}
+        for key in keys:
+            parameter = found.get(config.ssm_name(key))
+            if parameter is None or parameter.value in ("", "placeholder"):
+                raise PreflightBlockedError(
+                    f"{config.ssm_name(key)} is missing or a placeholder; the api stack needs it"
+                ).with_hint("the data stack writes it; check that stack's outputs")
+            info[key] = parameter
+        return Live(
+            secret_version_id=secret_version,
+            endpoint_version=info["endpoint"].version,
+            port_version=info["port"].version,
+            examples_origins_version=info["examples-origins"].version,
+            svg_origins_version=info["svg-origins"].version,
+            artifact_key=artifact.key(config.api.artifact_prefix),
+            artifact_version=self._artifact_version,
+            allowed_origins=origins,
+            redis_ca_file=self._options.redis_ca_file,
+        )
+
+    def spec(self, role: StackRole, live: Live) -> StackSpec:
+        data = role == "data"
+        return StackSpec(
+            role=role,
+            name=getattr(self.config.stacks, role),
+            template_body=self._templates[role],
+            parameters=stack_parameters(self.config, role, live),
+            tags=self.config.tags,
+            capabilities=("CAPABILITY_IAM",) if role == "api" else (),
+            stack_policy=self._stack_policy if data else None,
+            termination_protection=data and self.config.protection.termination_protection,
+        )
+
+    def _stack(self, role: StackRole, live: Live) -> None:
+        spec = self.spec(role, live)
+        self._reporter.step(role, spec.name)
+        outcome = self._deployer.deploy(spec, WAIT_LIMITS[role])
+        state = self.gateways.cloudformation.describe(spec.name)
+        self.result.outputs.update({f"{role}.{k}": v for k, v in state.outputs.items()})
+        self._record(role, outcome, spec.name)
+
+    def _record(self, name: str, result: str, detail: str = "") -> None:
+        self.result.steps.append(StepResult(name, result, detail))
+        self._reporter.done(name, f"{result} {detail}".strip())
+
+    # Read-only preview ---------------------------------------------------------------------
+
+    def plan(self, *, describe_changes: bool = True) -> PlanResult:
+        """Preflight and a preview of each stack; never mutates (change sets are deleted)."""
+        self.preflight()
+        result = PlanResult()
+        secret = self.gateways.secrets.describe(self.config.redis.auth_secret_name)
+        version = secret.current_version if secret and secret.current_version else None
+        if version is None:
+            result.notes.append("secret: would be created")
+        for role in ROLES:
+            if role == "api":
+                result.notes.append("api: parameters depend on the data stack; previewed by up")
+                continue
+            preview = self._deployer.preview(self.spec(role, Live(secret_version_id=version or "")))
+            result.stacks.append(preview)
+        return result
