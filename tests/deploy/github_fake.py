@@ -185,4 +185,3 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: object) -> None:  # silence stderr
         pass
-

@@ -1,0 +1,288 @@
+"""``up`` and ``plan`` over in-memory gateways: order, idempotence, refusals, recovery."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+import pytest
+
+from mathvisuals.deploy.config import EnvironmentConfig, load_config
+from mathvisuals.deploy.errors import (
+    CheckFailedError,
+    CredentialsError,
+    DeploymentFailedError,
+    LockHeldError,
+    PreflightBlockedError,
+    RefusedError,
+)
+from mathvisuals.deploy.gateway import Gateways, ParameterInfo, SecretValue
+from mathvisuals.deploy.locks import S3Lock
+from mathvisuals.deploy.model import Change, Flags, StackSpec, StackState
+from mathvisuals.deploy.orchestrator import Options, Orchestrator
+from mathvisuals.deploy.progress import RecordingReporter
+from tests.deploy.fakes import FakeArtifact, FakeCloudFormation, FakeParameters, fake_gateways
+
+TEMPLATES = {"shared": "shared: 1", "data": "data: 1", "api": "api: 1"}
+
+
+@pytest.fixture
+def config() -> EnvironmentConfig:
+    return load_config(Path("infra/environments/local.toml"))
+
+
+def data_side_effects(config: EnvironmentConfig, parameters: FakeParameters):  # type: ignore[no-untyped-def]
+    """What CloudFormation does when the data stack runs: it writes the endpoint parameters."""
+
+    def on_execute(spec: StackSpec) -> Mapping[str, str]:
+        if spec.role == "data":
+            for key, value in (
+                ("endpoint", "127.0.0.1"),
+                ("port", "6390"),
+                ("reader-endpoint", "r"),
+            ):
+                name = config.ssm_name(key)
+                old = parameters.items.get(name)
+                if old is None or old.value != value:
+                    parameters.items[name] = ParameterInfo(
+                        name, value, (old.version + 1) if old else 1, owning_stack=spec.name
+                    )
+            return {"VpcId": "vpc-1"}
+        if spec.role == "api":
+            return {"ApiEndpoint": "http://127.0.0.1:4566/local"}
+        return {"RedisAuthSecretName": config.redis.auth_secret_name}
+
+    return on_execute
+
+
+def make(
+    config: EnvironmentConfig, tmp_path: Path, gateways: Gateways | None = None, **options: object
+) -> tuple[Orchestrator, Gateways, RecordingReporter]:
+    if gateways is None:
+        parameters = FakeParameters()
+        cfn = FakeCloudFormation(data_side_effects(config, parameters))
+        gateways = fake_gateways(cfn, parameters=parameters)
+    artifact = tmp_path / "api.zip"
+    artifact.write_bytes(b"zip")
+    reporter = RecordingReporter()
+    orchestrator = Orchestrator(
+        config,
+        gateways,
+        reporter,
+        templates=TEMPLATES,
+        build_artifact=lambda: FakeArtifact(artifact),
+        lock=S3Lock(gateways.artifacts, config.api.artifact_bucket, config.name),
+        options=Options(target="local", poll_seconds=0, **options),  # type: ignore[arg-type]
+        stack_policy="{}",
+        sleep=lambda _: None,
+    )
+    return orchestrator, gateways, reporter
+
+
+def test_first_up_runs_the_steps_in_order(config: EnvironmentConfig, tmp_path: Path) -> None:
+    orchestrator, gateways, _ = make(config, tmp_path)
+    result = orchestrator.up()
+    assert [(s.name, s.result) for s in result.steps] == [
+        ("preflight", "ok"),
+        ("artefact", "uploaded"),
+        ("secret", "created"),
+        ("shared", "created"),
+        ("allow-lists", "updated"),
+        ("data", "created"),
+        ("api", "created"),
+    ]
+    cfn = gateways.cloudformation
+    assert isinstance(cfn, FakeCloudFormation)
+    executed = [stack for call, stack in cfn.calls if call == "execute"]
+    assert executed == [config.stacks.shared, config.stacks.data, config.stacks.api]
+    api = cfn.describe(config.stacks.api)
+    assert api.parameters["RedisAuthSecretVersionId"] == "v1"
+    assert api.parameters["AllowedOrigins"] == ",".join(config.cors.allowed_origins)
+    assert api.parameters["ConfigVersion"] == result.config_version
+    assert api.tags["managed-by"] == "mathvisuals"
+    # The lock was taken for the run and released at the end.
+    assert ("math-visuals-artifacts-local", "locks/local.json") not in gateways.artifacts.objects  # type: ignore[attr-defined]
+
+
+def test_second_up_makes_no_mutating_call(config: EnvironmentConfig, tmp_path: Path) -> None:
+    orchestrator, gateways, _ = make(config, tmp_path)
+    orchestrator.up()
+    again, _, _ = make(config, tmp_path, gateways)
+    result = again.up()
+    assert result.mutations == []
+    assert not result.changed
+    assert {s.result for s in result.steps} <= {"ok", "unchanged"}
+
+
+def test_changed_allow_list_updates_only_what_depends_on_it(
+    config: EnvironmentConfig, tmp_path: Path
+) -> None:
+    orchestrator, gateways, _ = make(config, tmp_path)
+    first = orchestrator.up()
+    changed = config.model_copy(
+        update={"cors": config.cors.model_copy(update={"allowed_origins": ("https://new.no",)})}
+    )
+    again, _, _ = make(changed, tmp_path, gateways)
+    result = again.up()
+    assert [(s.name, s.result) for s in result.steps if s.result != "unchanged"] == [
+        ("preflight", "ok"),
+        ("allow-lists", "updated"),
+        ("api", "updated"),
+    ]
+    assert result.config_version != first.config_version
+
+
+def test_account_mismatch_stops_before_anything(config: EnvironmentConfig, tmp_path: Path) -> None:
+    gateways = fake_gateways(
+        identity=__import__("tests.deploy.fakes", fromlist=["x"]).FakeIdentity("111111111111")
+    )
+    orchestrator, _, _ = make(config, tmp_path, gateways)
+    with pytest.raises(CredentialsError) as caught:
+        orchestrator.up()
+    assert caught.value.exit_code == 5
+    assert orchestrator.result.mutations == []
+
+
+def test_secret_owned_by_a_stack_is_a_collision(config: EnvironmentConfig, tmp_path: Path) -> None:
+    orchestrator, gateways, _ = make(config, tmp_path)
+    secrets = gateways.secrets
+    secrets.create(config.redis.auth_secret_name, SecretValue("A" * 20 + "a1"), {})
+    secrets.owners[config.redis.auth_secret_name] = "math-visuals-shared-local"  # type: ignore[attr-defined]
+    with pytest.raises(PreflightBlockedError) as caught:
+        orchestrator.up()
+    assert "belongs to stack math-visuals-shared-local" in str(caught.value)
+    assert caught.value.exit_code == 6
+
+
+def test_parameter_owned_by_the_shared_stack_is_a_collision(
+    config: EnvironmentConfig, tmp_path: Path
+) -> None:
+    """B1: upstream's shared and data stacks both created the endpoint parameter."""
+    orchestrator, gateways, _ = make(config, tmp_path)
+    name = config.ssm_name("endpoint")
+    gateways.parameters.items[name] = ParameterInfo(
+        name, "placeholder", 1, owning_stack="math-visuals-shared-local"
+    )  # type: ignore[attr-defined]
+    with pytest.raises(PreflightBlockedError, match="belongs to math-visuals-shared-local"):
+        orchestrator.up()
+
+
+def test_bucket_in_another_region_is_refused(config: EnvironmentConfig, tmp_path: Path) -> None:
+    from tests.deploy.fakes import FakeArtifacts
+
+    orchestrator, _, _ = make(config, tmp_path, fake_gateways(artifacts=FakeArtifacts("us-east-1")))
+    with pytest.raises(PreflightBlockedError, match="us-east-1"):
+        orchestrator.up()
+
+
+def test_existing_bad_token_is_refused_and_not_echoed(
+    config: EnvironmentConfig, tmp_path: Path
+) -> None:
+    orchestrator, gateways, reporter = make(config, tmp_path)
+    bad = "c2VjcmV0K3Rva2VuL3dpdGg9cGFkZGluZz09"  # base64 with + / =
+    gateways.secrets.create(config.redis.auth_secret_name, SecretValue(bad + "+/="), {})
+    with pytest.raises(CheckFailedError) as caught:
+        orchestrator.up()
+    assert caught.value.exit_code == 4
+    assert bad not in str(caught.value) and all(bad not in line for line in reporter.lines)
+
+
+def test_token_from_file_is_used_and_never_reported(
+    config: EnvironmentConfig, tmp_path: Path
+) -> None:
+    token = "Sandbox-Token-0123456789abcdef"
+    token_file = tmp_path / "token"
+    token_file.write_text(token + "\n")
+    orchestrator, gateways, reporter = make(config, tmp_path, token_file=token_file)
+    result = orchestrator.up()
+    assert gateways.secrets.value(config.redis.auth_secret_name).reveal() == token
+    assert all(token not in line for line in reporter.lines)
+    assert result.secret_fingerprint.startswith("sha256:")
+
+
+def test_failed_api_create_is_deleted_then_recreated(
+    config: EnvironmentConfig, tmp_path: Path
+) -> None:
+    orchestrator, gateways, _ = make(config, tmp_path)
+    orchestrator.up()
+    cfn = gateways.cloudformation
+    assert isinstance(cfn, FakeCloudFormation)
+    cfn.put_state(StackState(config.stacks.api, "ROLLBACK_COMPLETE", tags=config.tags))
+    cfn.calls.clear()
+    again, _, _ = make(config, tmp_path, gateways)
+    result = again.up()
+    assert ("delete_stack", config.stacks.api) in cfn.calls
+    assert ("api", "recreated") in [(s.name, s.result) for s in result.steps]
+
+
+def test_failed_data_create_blocks_without_the_flag(
+    config: EnvironmentConfig, tmp_path: Path
+) -> None:
+    orchestrator, gateways, _ = make(config, tmp_path)
+    orchestrator.up()
+    cfn = gateways.cloudformation
+    assert isinstance(cfn, FakeCloudFormation)
+    cfn.put_state(StackState(config.stacks.data, "ROLLBACK_COMPLETE", tags=config.tags))
+    again, _, _ = make(config, tmp_path, gateways)
+    with pytest.raises(PreflightBlockedError) as caught:
+        again.up()
+    assert "--force-recreate-data" in caught.value.hint
+    assert ("delete_stack", config.stacks.data) not in cfn.calls
+    forced, _, _ = make(config, tmp_path, gateways, flags=Flags(force_recreate_data=True))
+    forced.up()
+    assert ("delete_stack", config.stacks.data) in cfn.calls
+
+
+def test_replacing_the_replication_group_needs_allow_replace(
+    config: EnvironmentConfig, tmp_path: Path
+) -> None:
+    orchestrator, gateways, _ = make(config, tmp_path)
+    orchestrator.up()
+    cfn = gateways.cloudformation
+    assert isinstance(cfn, FakeCloudFormation)
+    changed = config.model_copy(
+        update={"redis": config.redis.model_copy(update={"node_type": "cache.t4g.medium"})}
+    )
+    cfn.next_changes = (
+        Change("Modify", "RedisReplicationGroup", "AWS::ElastiCache::ReplicationGroup", "True"),
+    )
+    again, _, _ = make(changed, tmp_path, gateways)
+    with pytest.raises(RefusedError) as caught:
+        again.up()
+    assert caught.value.exit_code == 10
+    assert cfn.calls[-1] == ("delete_change_set", config.stacks.data)
+
+
+def test_failed_update_reports_the_first_failure_with_a_hint(
+    config: EnvironmentConfig, tmp_path: Path
+) -> None:
+    orchestrator, gateways, _ = make(config, tmp_path)
+    cfn = gateways.cloudformation
+    assert isinstance(cfn, FakeCloudFormation)
+    cfn.fail_next_execute = "Invalid AUTH token provided"
+    with pytest.raises(DeploymentFailedError) as caught:
+        orchestrator.up()
+    assert "Invalid AUTH token" in str(caught.value)
+    assert "ElastiCache rules" in caught.value.hint
+
+
+def test_lock_held_by_another_run(config: EnvironmentConfig, tmp_path: Path) -> None:
+    orchestrator, gateways, _ = make(config, tmp_path)
+    import json
+    import time
+
+    gateways.artifacts.objects[(config.api.artifact_bucket, "locks/local.json")] = json.dumps(  # type: ignore[attr-defined]
+        {"holder": "ci:1", "expires": time.time() + 600}
+    ).encode()
+    with pytest.raises(LockHeldError) as caught:
+        orchestrator.up()
+    assert caught.value.exit_code == 11
+    assert gateways.secrets.describe(config.redis.auth_secret_name) is None
+
+
+def test_plan_never_mutates(config: EnvironmentConfig, tmp_path: Path) -> None:
+    orchestrator, _, _ = make(config, tmp_path)
+    plan = orchestrator.plan()
+    assert orchestrator.result.mutations == []
+    assert [p.stack for p in plan.stacks] == [config.stacks.shared, config.stacks.data]
+    assert "secret: would be created" in plan.notes
