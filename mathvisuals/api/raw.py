@@ -83,7 +83,7 @@ def _path_suffix(ex: Exchange, prefix: str) -> str | None:
 
 def _candidates(ex: Exchange, prefix: str) -> Iterator[str | None]:
     yield _path_suffix(ex, prefix)
-    for name in ("path", "slug", "s"):
+    for name in ("slug", "path", "s"):
         yield ex.query(name)
 
 

@@ -83,7 +83,7 @@ async def _get(ex: Exchange) -> Response:
     if slug is None:
         entries = await repo.list()
         ex.stored()
-        visible = [_present(ex, entry) for entry in entries]
+        visible = [_present(ex, entry) for entry in entries if list_visible(entry)]
         return ex.respond({**ex.meta, "entries": visible})
     entry_slug = _entry_slug(slug)
     if is_reserved(entry_slug):

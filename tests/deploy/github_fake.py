@@ -8,6 +8,7 @@ plaintext. It answers 201 the first time a secret is written and 204 after, and 
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import re
 import threading
@@ -65,7 +66,9 @@ class FakeGitHub:
     def start(self) -> None:
         self._server = _Server(("127.0.0.1", 0), _Handler)  # port 0: the OS picks a free one
         self._server.fake = self
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        # A short poll keeps shutdown() (and so each test's teardown) quick.
+        serve = functools.partial(self._server.serve_forever, poll_interval=0.01)
+        self._thread = threading.Thread(target=serve, daemon=True)
         self._thread.start()
 
     def stop(self) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import pytest
@@ -18,12 +18,12 @@ from mathvisuals.deploy.errors import (
 )
 from mathvisuals.deploy.gateway import Gateways, ParameterInfo, SecretValue
 from mathvisuals.deploy.locks import S3Lock
-from mathvisuals.deploy.model import Change, Flags, StackSpec, StackState
+from mathvisuals.deploy.model import Change, Flags, StackRole, StackSpec, StackState
 from mathvisuals.deploy.orchestrator import Options, Orchestrator
 from mathvisuals.deploy.progress import RecordingReporter
 from tests.deploy.fakes import FakeArtifact, FakeCloudFormation, FakeParameters, fake_gateways
 
-TEMPLATES = {"shared": "shared: 1", "data": "data: 1", "api": "api: 1"}
+TEMPLATES: dict[StackRole, str] = {"shared": "shared: 1", "data": "data: 1", "api": "api: 1"}
 
 
 @pytest.fixture
@@ -31,7 +31,9 @@ def config() -> EnvironmentConfig:
     return load_config(Path("infra/environments/local.toml"))
 
 
-def data_side_effects(config: EnvironmentConfig, parameters: FakeParameters):  # type: ignore[no-untyped-def]
+def data_side_effects(
+    config: EnvironmentConfig, parameters: FakeParameters
+) -> Callable[[StackSpec], Mapping[str, str]]:
     """What CloudFormation does when the data stack runs: it writes the endpoint parameters."""
 
     def on_execute(spec: StackSpec) -> Mapping[str, str]:
@@ -160,9 +162,11 @@ def test_parameter_owned_by_the_shared_stack_is_a_collision(
     """B1: upstream's shared and data stacks both created the endpoint parameter."""
     orchestrator, gateways, _ = make(config, tmp_path)
     name = config.ssm_name("endpoint")
-    gateways.parameters.items[name] = ParameterInfo(
+    parameters = gateways.parameters
+    assert isinstance(parameters, FakeParameters)
+    parameters.items[name] = ParameterInfo(
         name, "placeholder", 1, owning_stack="math-visuals-shared-local"
-    )  # type: ignore[attr-defined]
+    )
     with pytest.raises(PreflightBlockedError, match="belongs to math-visuals-shared-local"):
         orchestrator.up()
 
