@@ -83,7 +83,7 @@ def _path_suffix(ex: Exchange, prefix: str) -> str | None:
 
 def _candidates(ex: Exchange, prefix: str) -> Iterator[str | None]:
     yield _path_suffix(ex, prefix)
-    for name in ("slug", "path", "s"):
+    for name in ("path", "slug", "s"):
         yield ex.query(name)
 
 
@@ -137,7 +137,7 @@ async def _serve(ex: Exchange, kind: _Kind) -> Response:
     found = descriptor(ex, kind.prefix)
     if found is None:
         return not_found()
-    if ex.method not in ("GET", "HEAD"):
+    if ex.method not in ("GET", "HEAD", "OPTIONS"):
         return json_response({"error": "Method Not Allowed"}, 405, {"Allow": ALLOW})
     slug, fmt = found
     try:

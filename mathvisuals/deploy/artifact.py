@@ -271,9 +271,7 @@ def _clean_deps(root: Path) -> None:
 
 
 def _dep_files(deps: Path) -> dict[str, Path]:
-    return {
-        path.relative_to(deps).as_posix(): path for path in deps.rglob("*") if path.is_file()
-    }
+    return {path.relative_to(deps).as_posix(): path for path in deps.rglob("*") if path.is_file()}
 
 
 def _package_files(package: Path) -> dict[str, Path]:

@@ -89,7 +89,7 @@ class NetworkSection(_Section):
 
 class ApiSection(_Section):
     function_name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
-    stage_name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,128}$")] = "prod"
+    stage_name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,128}$")]
     memory_mb: Annotated[int, Field(ge=128, le=10240)] = 256
     timeout_s: Annotated[int, Field(ge=1, le=900)] = 30
     log_retention_days: int = 30
@@ -205,9 +205,27 @@ class EnvironmentConfig(_Section):
         redis.setdefault("replication_group_id", f"mv-{name}-redis")
         api = dict(data.get("api") or {})
         api.setdefault("function_name", stacks["api"])
+        # The stage names the alarm topic: per environment, so two envs never share one.
+        api.setdefault("stage_name", name)
         report = dict(data.get("report") or {})
         report.setdefault("path", f"infra/status/{name}")
         return {**data, "stacks": stacks, "redis": redis, "api": api, "report": report}
+
+    @model_validator(mode="after")
+    def _names_match_templates(self) -> EnvironmentConfig:
+        """The templates derive these from EnvironmentName; a different value would be ignored."""
+        expected = {
+            "redis.replication_group_id": (self.redis.replication_group_id, f"mv-{self.name}-redis"),
+            "redis.auth_secret_name": (
+                self.redis.auth_secret_name, f"math-visuals/{self.name}/redis/auth"
+            ),
+        }  # fmt: skip
+        for key, (value, wanted) in expected.items():
+            if value != wanted:
+                raise ValueError(
+                    f"{key} must be {wanted!r} (the templates derive it from env.name)"
+                )
+        return self
 
     # Derived names --------------------------------------------------------------------------
 

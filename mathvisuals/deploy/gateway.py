@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
+from mathvisuals.deploy import masking
 from mathvisuals.deploy.model import ChangeSet, StackEvent, StackSpec, StackState
 
 
@@ -20,6 +21,7 @@ class SecretValue:
 
     def __init__(self, value: str) -> None:
         self._value = value
+        masking.register(value)
 
     def reveal(self) -> str:
         return self._value

@@ -324,6 +324,29 @@ class Orchestrator:
             redis_ca_file=self._options.redis_ca_file,
         )
 
+    def live_values_for_rotation(self, secret_version: str, api: Mapping[str, str]) -> Live:
+        """The api inputs with a new secret version; artefact and origins as deployed."""
+        config = self.config
+        keys = ("endpoint", "port", "examples-origins", "svg-origins")
+        found = self.gateways.parameters.get([config.ssm_name(key) for key in keys])
+
+        def version(key: str) -> int:
+            parameter = found.get(config.ssm_name(key))
+            return parameter.version if parameter else 0
+
+        origins = tuple(o for o in api.get("AllowedOrigins", "").split(",") if o)
+        return Live(
+            secret_version_id=secret_version,
+            endpoint_version=version("endpoint"),
+            port_version=version("port"),
+            examples_origins_version=version("examples-origins"),
+            svg_origins_version=version("svg-origins"),
+            artifact_key=api.get("ArtifactKey", ""),
+            artifact_version=api.get("ArtifactObjectVersion", ""),
+            allowed_origins=origins,
+            redis_ca_file=self._options.redis_ca_file,
+        )
+
     def spec(self, role: StackRole, live: Live) -> StackSpec:
         data = role == "data"
         return StackSpec(

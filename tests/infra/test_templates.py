@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cfnlint.api import ManualArgs, lint  # type: ignore[import-untyped]
-from cfnlint.decode import decode_str  # type: ignore[import-untyped]
+from cfnlint.api import ManualArgs, lint
+from cfnlint.decode import decode_str
 
 from mathvisuals.deploy.config import EnvironmentConfig, load_config
 from mathvisuals.deploy.parameters import STACK_ROLES, Live, stack_parameters
@@ -291,7 +291,10 @@ def test_data_stack_keeps_the_stateful_logical_ids_and_names() -> None:
 
 def test_subnets_are_in_two_availability_zones() -> None:
     zones = [_props("data", f"PrivateSubnet{n}")["AvailabilityZone"] for n in (1, 2)]
-    assert zones == [{"Fn::Select": [0, {"Fn::GetAZs": ""}]}, {"Fn::Select": [1, {"Fn::GetAZs": ""}]}]
+    assert zones == [
+        {"Fn::Select": [0, {"Fn::GetAZs": ""}]},
+        {"Fn::Select": [1, {"Fn::GetAZs": ""}]},
+    ]
 
 
 def test_replication_group_has_tls_auth_and_a_final_snapshot() -> None:
@@ -385,7 +388,11 @@ def test_api_function() -> None:
     assert props["Handler"] == "mathvisuals.api.lambda_handler.handler"
     assert props["TracingConfig"] == {"Mode": "PassThrough"}
     assert props["Code"]["S3ObjectVersion"] == {
-        "Fn::If": ["HasArtifactObjectVersion", {"Ref": "ArtifactObjectVersion"}, {"Ref": "AWS::NoValue"}]
+        "Fn::If": [
+            "HasArtifactObjectVersion",
+            {"Ref": "ArtifactObjectVersion"},
+            {"Ref": "AWS::NoValue"},
+        ]
     }
     assert props["VpcConfig"] == {
         "SubnetIds": [

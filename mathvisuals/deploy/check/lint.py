@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from cfnlint.api import ManualArgs, lint  # type: ignore[import-untyped]
+from cfnlint.api import ManualArgs, lint
 
 from mathvisuals.deploy.check.findings import Finding, Severity
 from mathvisuals.deploy.check.templates import Template

@@ -94,7 +94,11 @@ def _replica_problems(group: Resource, stack: Stack) -> Iterator[tuple[int, str,
     elif "NumCacheClusters" in props:
         key, primaries = "NumCacheClusters", 1
     else:
-        yield group.line, "sets neither ReplicasPerNodeGroup nor NumCacheClusters (0 replicas)", "error"
+        yield (
+            group.line,
+            "sets neither ReplicasPerNodeGroup nor NumCacheClusters (0 replicas)",
+            "error",
+        )
         return
     line, node = group.prop_line(key), props[key]
     replicas = _number(resolve(node, stack.scope))
@@ -103,12 +107,13 @@ def _replica_problems(group: Resource, stack: Stack) -> Iterator[tuple[int, str,
     elif replicas - primaries < 1:
         yield line, f"{key} gives {replicas - primaries:g} replicas", "error"
     call = intrinsic(node)
-    declared = stack.template.parameters().get(str(call[1])) if call and call[0] == "Ref" else None
+    parameter = str(call[1]) if call is not None and call[0] == "Ref" else ""
+    declared = stack.template.parameters().get(parameter)
     if declared is not None:
         minimum = _number(scalar(declared.get("MinValue")))
         if minimum is None or minimum - primaries < 1:
             shown = "no MinValue" if minimum is None else f"MinValue {minimum:g}"
-            yield line, f"parameter {call[1]} allows 0 replicas ({shown})", "error"  # type: ignore[index]
+            yield line, f"parameter {parameter} allows 0 replicas ({shown})", "error"
 
 
 def failover_needs_replicas(stack: Stack) -> Iterator[Finding]:
@@ -143,18 +148,21 @@ def _split_reference(body: str) -> list[str]:
         return f"\0{len(kept) - 1}\0"
 
     masked = _PLACEHOLDER.sub(keep, body)
-    return [re.sub(r"\0(\d+)\0", lambda m: kept[int(m.group(1))], part) for part in masked.split(":")]
+    return [
+        re.sub(r"\0(\d+)\0", lambda m: kept[int(m.group(1))], part) for part in masked.split(":")
+    ]
 
 
 def _secret_reference_problems(ref: DynamicReference, stack: Stack) -> Iterator[tuple[str, str]]:
     parts = _split_reference(ref.body)
-    secret_id, rest = (":".join(parts[1:8]), parts[8:]) if parts[1:2] == ["arn"] else (
-        parts[1] if len(parts) > 1 else "", parts[2:]
-    )  # fmt: skip
+    if parts[1:2] == ["arn"]:  # an ARN id holds colons itself
+        secret_id, rest = ":".join(parts[1:8]), parts[8:]
+    else:
+        secret_id, rest = (parts[1] if len(parts) > 1 else ""), parts[2:]
     if rest[:2] != ["SecretString", "authToken"]:
         yield (
             "does not select :SecretString:authToken",
-            "without the JSON key the reference resolves to the whole {\"authToken\": …} "
+            'without the JSON key the reference resolves to the whole {"authToken": …} '
             "document and ElastiCache rejects it (B11, C2)",
         )
     version = rest[3] if len(rest) > 3 else ""
@@ -191,11 +199,15 @@ def no_reference_in_parameters(stack: Stack) -> Iterator[Finding]:
     for name, declared in stack.template.parameters().items():
         if "Default" in declared and contains_dynamic_reference(declared["Default"]):
             line = key_line(declared, "Default", stack.template.parameter_line(name))
-            yield _find(stack, "MV104", line, f"parameter {name} defaults to a dynamic reference", hint)
+            yield _find(
+                stack, "MV104", line, f"parameter {name} defaults to a dynamic reference", hint
+            )
     for name, value in stack.supplied.items():
         if contains_dynamic_reference(value):
             line = stack.template.parameter_line(name)
-            yield _find(stack, "MV104", line, f"the value passed for {name} is a dynamic reference", hint)
+            yield _find(
+                stack, "MV104", line, f"the value passed for {name} is a dynamic reference", hint
+            )
 
 
 def no_split_over_reference(stack: Stack) -> Iterator[Finding]:
@@ -236,7 +248,9 @@ def no_transform(stack: Stack) -> Iterator[Finding]:
     body = stack.template.body or {}
     hint = "write plain CloudFormation (deploy.md §5.8); no SAM or macros (B9)"
     if "Transform" in body:
-        yield _find(stack, "MV107", stack.template.section_line("Transform"), "Transform used", hint)
+        yield _find(
+            stack, "MV107", stack.template.section_line("Transform"), "Transform used", hint
+        )
     for node, line in walk(body.get("Resources"), stack.template.section_line("Resources")):
         call = intrinsic(node)
         if call is not None and call[0] == "Fn::Transform":
@@ -294,7 +308,7 @@ def explicit_function_name(stack: Stack) -> Iterator[Finding]:
             stack,
             "MV109",
             first.prop_line("FunctionName"),
-            f"FunctionName resolves to {resolved[0]!r}, not {expected!r} (config api.function_name)",
+            f"FunctionName is {resolved[0]!r}, not {expected!r} (config api.function_name)",
             "verify and status read /aws/lambda/<api.function_name> (B30)",
         )
 

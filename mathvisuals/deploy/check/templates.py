@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cfnlint.decode import decode_str  # type: ignore[import-untyped]
+from cfnlint.decode import decode_str
 
 from mathvisuals.deploy.check.findings import Finding
 

@@ -1,0 +1,79 @@
+"""``mathvisuals check``: config, templates and token proven sound offline (deploy.md §5.9)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+from mathvisuals.deploy.check.coverage import capabilities, coverage_findings
+from mathvisuals.deploy.check.findings import Finding, Report, build_report
+from mathvisuals.deploy.check.graph import import_findings
+from mathvisuals.deploy.check.lint import lint_template
+from mathvisuals.deploy.check.names import (
+    ConfigFile,
+    auth_secret_export,
+    collisions,
+    orchestrator_claims,
+    stack_claims,
+)
+from mathvisuals.deploy.check.rules import template_findings
+from mathvisuals.deploy.check.stacks import build_stacks
+from mathvisuals.deploy.check.templates import load_template
+from mathvisuals.deploy.check.token import token_findings
+from mathvisuals.deploy.config import EnvironmentConfig, load_config
+from mathvisuals.deploy.parameters import STACK_ROLES
+
+__all__ = ["Finding", "Report", "check", "run_checks", "template_paths"]
+
+TEMPLATE_FILE = "template.yaml"
+
+
+def template_paths(templates_dir: Path) -> dict[str, Path]:
+    """``<dir>/shared/template.yaml`` and so on, in deploy order."""
+    return {role: templates_dir / role / TEMPLATE_FILE for role in STACK_ROLES}
+
+
+def run_checks(
+    config_path: Path,
+    *,
+    templates_dir: Path = Path("infra"),
+    token_file: Path | None = None,
+    templates: Mapping[str, Path] | None = None,
+    lint: bool = True,
+) -> Report:
+    """Every offline check; raises ConfigError (exit 3) for an invalid environment file.
+
+    ``templates`` (role → path) overrides ``templates_dir``; ``lint=False`` skips cfn-lint.
+    """
+    config = load_config(config_path)
+    source = ConfigFile(str(config_path), config_path.read_text(encoding="utf-8"))
+    paths = templates if templates is not None else template_paths(templates_dir)
+    return check(config, source, paths, token_file=token_file, lint=lint)
+
+
+def check(
+    config: EnvironmentConfig,
+    source: ConfigFile,
+    paths: Mapping[str, Path],
+    *,
+    token_file: Path | None = None,
+    lint: bool = True,
+) -> Report:
+    loaded = [load_template(paths[role], role) for role in STACK_ROLES if role in paths]
+    findings: list[Finding] = [problem for template in loaded for problem in template.problems]
+    if lint:
+        for template in loaded:
+            findings += lint_template(template, config.env.region)
+    stacks = build_stacks(config, loaded)
+    claims = orchestrator_claims(config, source)
+    for stack in stacks:
+        findings += template_findings(stack)
+        findings += coverage_findings(stack)
+        owned, unresolved = stack_claims(stack)
+        claims += owned
+        findings += unresolved
+    findings += collisions(claims)
+    findings += auth_secret_export(stacks, config, source)
+    findings += import_findings(stacks)
+    findings += token_findings(token_file)
+    return build_report(findings, {stack.role: capabilities(stack.template) for stack in stacks})
