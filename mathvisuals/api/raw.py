@@ -137,7 +137,7 @@ async def _serve(ex: Exchange, kind: _Kind) -> Response:
     found = descriptor(ex, kind.prefix)
     if found is None:
         return not_found()
-    if ex.method not in ("GET", "HEAD", "OPTIONS"):
+    if ex.method not in ("GET", "HEAD"):
         return json_response({"error": "Method Not Allowed"}, 405, {"Allow": ALLOW})
     slug, fmt = found
     try:

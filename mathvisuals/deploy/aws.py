@@ -97,6 +97,12 @@ NO_CHANGE_REASONS = (
     "The submitted information didn't contain changes",
     "No updates are to be performed.",
 )
+
+
+def _no_changes(reason: str) -> bool:
+    return any(text in reason for text in NO_CHANGE_REASONS)
+
+
 _ACTION_IN_MESSAGE = re.compile(r"not authorized to perform:? ([A-Za-z0-9-]+:[A-Za-z0-9*]+)")
 # AWS validation errors echo the offending value: "Value 'x' at 'secretString' failed to ...".
 _ECHOED_VALUE = re.compile(r"Value '.*?' at '", re.DOTALL)
@@ -308,29 +314,36 @@ class AwsCloudFormation(_Gateway):
 
     def create_change_set(self, spec: StackSpec, kind: Literal["CREATE", "UPDATE"]) -> ChangeSet:
         name = f"mathvisuals-{self._clock():%Y%m%dT%H%M%S%fZ}"
-        created = self._call(
-            "CreateChangeSet",
-            lambda: self._client.create_change_set(
-                StackName=spec.name,
-                ChangeSetName=name,
-                # Explicit: without it moto (and old CLIs) assume CREATE.
-                ChangeSetType=kind,
-                TemplateBody=spec.template_body,
-                # Every parameter explicit, never UsePreviousValue: the plan is the whole truth.
-                Parameters=[
-                    {"ParameterKey": key, "ParameterValue": value}
-                    for key, value in sorted(spec.parameters.items())
-                ],
-                Capabilities=list(spec.capabilities),
-                Tags=_tag_list(spec.tags),
-                Description="mathvisuals",
-            ),
-        )
+        try:
+            created = self._raw(
+                "CreateChangeSet",
+                lambda: self._client.create_change_set(
+                    StackName=spec.name,
+                    ChangeSetName=name,
+                    # Explicit: without it moto (and old CLIs) assume CREATE.
+                    ChangeSetType=kind,
+                    TemplateBody=spec.template_body,
+                    # Every parameter explicit, never UsePreviousValue: the plan is the whole truth.
+                    Parameters=[
+                        {"ParameterKey": key, "ParameterValue": value}
+                        for key, value in sorted(spec.parameters.items())
+                    ],
+                    Capabilities=list(spec.capabilities),
+                    Tags=_tag_list(spec.tags),
+                    Description="mathvisuals",
+                ),
+            )
+        except ClientError as exc:
+            # Some endpoints (moto, older regions) refuse an identical template synchronously.
+            if _code(exc) == "ValidationError" and _no_changes(_message(exc)):
+                log.info("%s: no changes", spec.name)
+                return ChangeSet(spec.name, name, kind, empty=True)
+            raise self._error("CreateChangeSet", exc) from exc
         change_set_id = str(created["Id"])
         described = self._wait_for_change_set(spec.name, name, change_set_id)
         if described["Status"] == "FAILED":
             reason = str(described.get("StatusReason", ""))
-            if any(text in reason for text in NO_CHANGE_REASONS):
+            if _no_changes(reason):
                 log.info("%s: no changes", spec.name)
                 empty = ChangeSet(spec.name, name, kind, empty=True, change_set_id=change_set_id)
                 self.delete_change_set(empty)

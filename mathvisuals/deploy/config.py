@@ -214,17 +214,14 @@ class EnvironmentConfig(_Section):
     @model_validator(mode="after")
     def _names_match_templates(self) -> EnvironmentConfig:
         """The templates derive these from EnvironmentName; a different value would be ignored."""
+        redis = self.redis
         expected = {
-            "redis.replication_group_id": (self.redis.replication_group_id, f"mv-{self.name}-redis"),
-            "redis.auth_secret_name": (
-                self.redis.auth_secret_name, f"math-visuals/{self.name}/redis/auth"
-            ),
-        }  # fmt: skip
+            "replication_group_id": (redis.replication_group_id, f"mv-{self.name}-redis"),
+            "auth_secret_name": (redis.auth_secret_name, f"math-visuals/{self.name}/redis/auth"),
+        }
         for key, (value, wanted) in expected.items():
             if value != wanted:
-                raise ValueError(
-                    f"{key} must be {wanted!r} (the templates derive it from env.name)"
-                )
+                raise ValueError(f"redis.{key} must be {wanted!r} (derived from env.name)")
         return self
 
     # Derived names --------------------------------------------------------------------------
