@@ -138,4 +138,7 @@ def _root() -> None:
 
 
 def main() -> None:
+    from mathvisuals.deploy.cli import register
+
+    register(app)
     app()

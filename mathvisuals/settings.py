@@ -226,3 +226,25 @@ def token_file_from_env(environ: Mapping[str, str] | None = None) -> Path | None
     """``MATHVISUALS_TOKEN_FILE``: a token to import or rotate to, read from a file, never argv."""
     value = _first(os.environ if environ is None else environ, ("MATHVISUALS_TOKEN_FILE",))
     return Path(value) if value else None
+
+
+@dataclass(frozen=True)
+class DeployEnvironment:
+    """What the deploy CLI reads from the environment (never configuration: that is the TOML)."""
+
+    region: str | None
+    token_file: Path | None
+    github_token: str | None = field(default=None, repr=False)
+    github_api_url: str = "https://api.github.com"
+    github_actions: bool = False
+
+
+def deploy_environment(environ: Mapping[str, str] | None = None) -> DeployEnvironment:
+    env = os.environ if environ is None else environ
+    return DeployEnvironment(
+        region=_first(env, ("AWS_REGION", "AWS_DEFAULT_REGION")),
+        token_file=token_file_from_env(env),
+        github_token=_first(env, ("GITHUB_TOKEN",)),
+        github_api_url=_first(env, ("GITHUB_API_URL",)) or "https://api.github.com",
+        github_actions=parse_bool(_first(env, ("GITHUB_ACTIONS",))) is True,
+    )

@@ -103,8 +103,8 @@ def png_bytes(value: object) -> bytes:
     match = _PNG_DATA_URL.match(data_url)
     payload = match.group(1) if match else data_url
     # Lenient like Node's Buffer.from(…, "base64"), which upstream used: URL-safe letters are
-    # accepted, other characters skipped, decoding stops at "=", and padding is optional.
-    payload = payload.split("=", 1)[0].replace("-", "+").replace("_", "/")
+    # accepted, other characters (white space, "=") skipped, and padding is optional.
+    payload = payload.replace("-", "+").replace("_", "/")
     payload = _NOT_BASE64.sub("", payload)
     if len(payload) % 4 == 1:
         payload = payload[:-1]  # a lone trailing character holds no whole byte

@@ -167,7 +167,11 @@ def build_artifact(
         )
     artifact = _write_zip(files, out_dir)
     if verify_import is not False and runs_here:
-        _verify_import(artifact)
+        try:
+            _verify_import(artifact)
+        except DeploymentFailedError:
+            artifact.path.unlink(missing_ok=True)  # never leave a zip that failed the check
+            raise
     elif verify_import is None:
         log.info("artifact.import_check skipped: %s/%s does not run here", version, platform)
     log.info(

@@ -104,6 +104,13 @@ def _no_changes(reason: str) -> bool:
 
 
 _ACTION_IN_MESSAGE = re.compile(r"not authorized to perform:? ([A-Za-z0-9-]+:[A-Za-z0-9*]+)")
+# API operations whose IAM action has another name (for denials that do not name the action).
+_IAM_ACTION = {
+    "HeadObject": "GetObject",
+    "HeadBucket": "ListBucket",
+    "PutPublicAccessBlock": "PutBucketPublicAccessBlock",
+    "Invoke": "InvokeFunction",
+}
 # AWS validation errors echo the offending value: "Value 'x' at 'secretString' failed to ...".
 _ECHOED_VALUE = re.compile(r"Value '.*?' at '", re.DOTALL)
 
@@ -203,7 +210,11 @@ class _Gateway:
             return CredentialsError(f"{operation} failed: {code}: {CREDENTIALS_HINT}")
         if code in _DENIED_CODES or _status(exc) == 403:
             found = _ACTION_IN_MESSAGE.search(message)
-            action = found.group(1) if found else f"{self.service}:{operation}"
+            action = (
+                found.group(1)
+                if found
+                else f"{self.service}:{_IAM_ACTION.get(operation, operation)}"
+            )
             error = PreflightBlockedError(f"{operation} failed: {code}: not allowed to {action}")
             error.hint = f"grant {action} to the deploying role"
             return error
@@ -334,7 +345,7 @@ class AwsCloudFormation(_Gateway):
                 ),
             )
         except ClientError as exc:
-            # Some endpoints (moto, older regions) refuse an identical template synchronously.
+            # moto refuses an identical template synchronously rather than failing the change set.
             if _code(exc) == "ValidationError" and _no_changes(_message(exc)):
                 log.info("%s: no changes", spec.name)
                 return ChangeSet(spec.name, name, kind, empty=True)

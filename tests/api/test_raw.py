@@ -118,6 +118,9 @@ def test_candidate_order(client: TestClient) -> None:
         assert response.status_code == 200, url
         assert response.headers["x-svg-slug"] == expected
         assert response.content == f"<svg>{expected}</svg>".encode()
+    # The first candidate that normalises decides, even when it names nothing servable.
+    for url in ("/api/svg/raw/__slugs__?path=a.svg", "/api/svg/raw?path=.svg&slug=a"):
+        assert_not_found(client.get(url))
 
 
 def test_format_resolution(client: TestClient) -> None:

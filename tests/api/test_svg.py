@@ -23,6 +23,7 @@ MODE_FIELDS = ["storage", "mode", "storageMode", "persistent", "ephemeral"]
 PNG_BYTES = b"\x89PNG\r\n\x1a\n\x00"
 PNG = "data:image/png;base64," + base64.b64encode(PNG_BYTES).decode()
 ALLOW = "GET,POST,PUT,DELETE,OPTIONS"
+OLD = "2020-01-01T00:00:00.000Z"
 
 
 def mode_of(client: TestClient) -> str:
@@ -424,9 +425,14 @@ def test_patch_alt_text_and_title_clearing(client: TestClient) -> None:
 def test_patch_without_changes_writes_nothing(client: TestClient) -> None:
     post(client, "same")
     first = client.patch("/api/svg", json={"slug": "same", "altText": "a"}).json()
-    second = client.patch("/api/svg", json={"slug": "same", "altText": "a"})
+    assert first["updatedAt"] != OLD
+    seed(client, "svg:same", {**first, "updatedAt": OLD})
+    second = client.patch("/api/svg", json={"slug": "same", "altText": " a "})
     assert second.status_code == 200
-    assert second.json() == first  # updatedAt not bumped
+    assert second.json() == {**first, "updatedAt": OLD}
+    assert client.get("/api/svg?slug=same").json()["updatedAt"] == OLD  # nothing written
+    changed = client.patch("/api/svg", json={"slug": "same", "altText": "b"}).json()
+    assert changed["updatedAt"] != OLD
 
 
 def test_post_after_patch_rebuilds_without_display_title(client: TestClient) -> None:

@@ -213,6 +213,7 @@ def test_the_import_check_catches_a_dependency_the_zip_lacks(
     (source / "mathvisuals" / "api" / "leak.py").write_text("import boto3\n", encoding="utf-8")
     with pytest.raises(DeploymentFailedError, match=r"import check failed(.|\n)*boto3"):
         rebuild(built, tmp_path / "out", source=source, verify_import=True)
+    assert not list((tmp_path / "out").iterdir())  # the failed zip is not left behind
 
 
 # --- key, digest, size -------------------------------------------------------------------

@@ -1,14 +1,18 @@
-"""Our template rules (MV101-MV115): what cfn-lint does not catch (deploy.md §5.9.4, §6.5)."""
+"""Our template rules (MV101-MV115), the ones cfn-lint misses (deploy.md §5.9.4, §6.5)."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator, Mapping
-from fnmatch import fnmatchcase
 from typing import Any
 
-from mathvisuals.deploy.check.events import APP_EVENTS
 from mathvisuals.deploy.check.findings import Finding, Severity
+from mathvisuals.deploy.check.function_rules import (
+    explicit_function_name,
+    explicit_log_group,
+    metric_filter_events,
+    runtime_python,
+)
 from mathvisuals.deploy.check.resolve import Scope, resolve, scalar, truthy
 from mathvisuals.deploy.check.stacks import Stack
 from mathvisuals.deploy.check.templates import (
@@ -24,21 +28,8 @@ from mathvisuals.deploy.check.templates import (
 Rule = Callable[[Stack], Iterator[Finding]]
 
 REPLICATION_GROUP = "AWS::ElastiCache::ReplicationGroup"
-FUNCTIONS = frozenset({"AWS::Lambda::Function", "AWS::Serverless::Function"})
-RUNTIME = "python3.12"
 MAX_DYNAMIC_REFERENCES = 60  # CloudFormation quota per template
 _PLACEHOLDER = re.compile(r"\$\{([^}]*)\}")
-_EVENT = re.compile(r"\$\.event\s*!?=\s*\"?([^\"\s&|)}]+)\"?")
-
-
-def _find(
-    stack: Stack, rule: str, line: int, message: str, hint: str, severity: Severity = "error"
-) -> Finding:
-    return Finding(rule, stack.file, line, message, hint, severity)
-
-
-def _of_type(stack: Stack, *types: str) -> list[Resource]:
-    return [item for item in stack.template.resources() if item.type in types]
 
 
 def _all_references(stack: Stack) -> list[DynamicReference]:
@@ -54,15 +45,14 @@ def _number(value: str | None) -> float | None:
 
 def auth_token_needs_tls(stack: Stack) -> Iterator[Finding]:
     """MV101: AUTH without TLS is rejected by ElastiCache, and cfn-lint misses it (§5.6, C2)."""
-    for group in _of_type(stack, REPLICATION_GROUP):
+    for group in stack.resources(REPLICATION_GROUP):
         props = group.properties
         if "AuthToken" not in props:
             continue
         if truthy(resolve(props.get("TransitEncryptionEnabled"), stack.scope)) is True:
             continue
         key = "TransitEncryptionEnabled" if "TransitEncryptionEnabled" in props else "AuthToken"
-        yield _find(
-            stack,
+        yield stack.finding(
             "MV101",
             group.prop_line(key),
             f"{group.logical_id} sets AuthToken but TransitEncryptionEnabled is not true",
@@ -72,13 +62,12 @@ def auth_token_needs_tls(stack: Stack) -> Iterator[Finding]:
 
 def auth_token_from_secret(stack: Stack) -> Iterator[Finding]:
     """MV115: the token is a secretsmanager reference built in the template, not a value (B12)."""
-    for group in _of_type(stack, REPLICATION_GROUP):
+    for group in stack.resources(REPLICATION_GROUP):
         if "AuthToken" not in group.properties:
             continue
         refs = list(dynamic_references(group.properties["AuthToken"]))
         if not any(ref.service == "secretsmanager" for ref in refs):
-            yield _find(
-                stack,
+            yield stack.finding(
                 "MV115",
                 group.prop_line("AuthToken"),
                 f"{group.logical_id}.AuthToken is not a {{{{resolve:secretsmanager:…}}}} reference",
@@ -118,7 +107,7 @@ def _replica_problems(group: Resource, stack: Stack) -> Iterator[tuple[int, str,
 
 def failover_needs_replicas(stack: Stack) -> Iterator[Finding]:
     """MV102: automatic failover or Multi-AZ with 0 replicas fails the create (B17)."""
-    for group in _of_type(stack, REPLICATION_GROUP):
+    for group in stack.resources(REPLICATION_GROUP):
         props = group.properties
         flags = [
             key
@@ -128,8 +117,7 @@ def failover_needs_replicas(stack: Stack) -> Iterator[Finding]:
         if not flags:
             continue
         for line, problem, severity in _replica_problems(group, stack):
-            yield _find(
-                stack,
+            yield stack.finding(
                 "MV102",
                 line,
                 f"{group.logical_id} enables {' and '.join(flags)} but {problem}",
@@ -190,7 +178,7 @@ def secret_reference_form(stack: Stack) -> Iterator[Finding]:
     for ref in _all_references(stack):
         if ref.service == "secretsmanager":
             for problem, hint in _secret_reference_problems(ref, stack):
-                yield _find(stack, "MV103", ref.line, f"secretsmanager reference {problem}", hint)
+                yield stack.finding("MV103", ref.line, f"secretsmanager reference {problem}", hint)
 
 
 def no_reference_in_parameters(stack: Stack) -> Iterator[Finding]:
@@ -199,14 +187,14 @@ def no_reference_in_parameters(stack: Stack) -> Iterator[Finding]:
     for name, declared in stack.template.parameters().items():
         if "Default" in declared and contains_dynamic_reference(declared["Default"]):
             line = key_line(declared, "Default", stack.template.parameter_line(name))
-            yield _find(
-                stack, "MV104", line, f"parameter {name} defaults to a dynamic reference", hint
+            yield stack.finding(
+                "MV104", line, f"parameter {name} defaults to a dynamic reference", hint
             )
     for name, value in stack.supplied.items():
         if contains_dynamic_reference(value):
             line = stack.template.parameter_line(name)
-            yield _find(
-                stack, "MV104", line, f"the value passed for {name} is a dynamic reference", hint
+            yield stack.finding(
+                "MV104", line, f"the value passed for {name} is a dynamic reference", hint
             )
 
 
@@ -220,8 +208,7 @@ def no_split_over_reference(stack: Stack) -> Iterator[Finding]:
         args = call[1]
         if isinstance(args, list) and len(args) == 2 and contains_dynamic_reference(args[1]):
             flagged.add(line)
-            yield _find(
-                stack,
+            yield stack.finding(
                 "MV105",
                 line,
                 f"{call[0]} over a dynamic reference yields a single element",
@@ -234,8 +221,7 @@ def reference_quota(stack: Stack) -> Iterator[Finding]:
     """MV106: CloudFormation refuses a template with more than 60 dynamic references."""
     refs = _all_references(stack)
     if len(refs) > MAX_DYNAMIC_REFERENCES:
-        yield _find(
-            stack,
+        yield stack.finding(
             "MV106",
             refs[MAX_DYNAMIC_REFERENCES].line,
             f"{len(refs)} dynamic references; CloudFormation allows {MAX_DYNAMIC_REFERENCES}",
@@ -248,144 +234,20 @@ def no_transform(stack: Stack) -> Iterator[Finding]:
     body = stack.template.body or {}
     hint = "write plain CloudFormation (deploy.md §5.8); no SAM or macros (B9)"
     if "Transform" in body:
-        yield _find(
-            stack, "MV107", stack.template.section_line("Transform"), "Transform used", hint
+        yield stack.finding(
+            "MV107", stack.template.section_line("Transform"), "Transform used", hint
         )
     for node, line in walk(body.get("Resources"), stack.template.section_line("Resources")):
         call = intrinsic(node)
         if call is not None and call[0] == "Fn::Transform":
-            yield _find(stack, "MV107", line, "Fn::Transform used", hint)
-
-
-def runtime_python(stack: Stack) -> Iterator[Finding]:
-    """MV108: the function runs python3.12; upstream ran deprecated nodejs18.x (B27)."""
-    for function in _of_type(stack, *FUNCTIONS):
-        runtime = resolve(function.properties.get("Runtime"), stack.scope)
-        if runtime != RUNTIME:
-            yield _find(
-                stack,
-                "MV108",
-                function.prop_line("Runtime"),
-                f"{function.logical_id} runtime is {runtime or 'not set'}, not {RUNTIME}",
-                "the artefact is built for python3.12 (deploy.md §5.8, B27)",
-            )
-
-
-def _function_names(stack: Stack) -> dict[str, str | None]:
-    return {
-        item.logical_id: resolve(item.properties.get("FunctionName"), stack.scope)
-        for item in _of_type(stack, *FUNCTIONS)
-        if "FunctionName" in item.properties
-    }
-
-
-def explicit_function_name(stack: Stack) -> Iterator[Finding]:
-    """MV109: an explicit FunctionName, the configured one, so its log group is known (B30)."""
-    names = _function_names(stack)
-    expected = stack.config.api.function_name
-    for function in _of_type(stack, *FUNCTIONS):
-        if function.logical_id not in names:
-            yield _find(
-                stack,
-                "MV109",
-                function.line,
-                f"{function.logical_id} has no FunctionName, so AWS generates one",
-                "a generated name makes /aws/lambda/<name> unknowable (B30, C25)",
-            )
-        elif names[function.logical_id] is None:
-            yield _find(
-                stack,
-                "MV109",
-                function.prop_line("FunctionName"),
-                f"{function.logical_id}.FunctionName cannot be resolved offline",
-                "use !Ref FunctionName",
-                "warning",
-            )
-    resolved = [name for name in names.values() if name is not None]
-    if stack.role == "api" and resolved and expected not in resolved:
-        first = next(iter(_of_type(stack, *FUNCTIONS)))
-        yield _find(
-            stack,
-            "MV109",
-            first.prop_line("FunctionName"),
-            f"FunctionName is {resolved[0]!r}, not {expected!r} (config api.function_name)",
-            "verify and status read /aws/lambda/<api.function_name> (B30)",
-        )
-
-
-def _depends_on(node: Mapping[str, Any]) -> set[str]:
-    value = node.get("DependsOn")
-    items = value if isinstance(value, list) else [value]
-    return {str(item) for item in items if isinstance(item, str)}
-
-
-def explicit_log_group(stack: Stack) -> Iterator[Finding]:
-    """MV110: each function has its own AWS::Logs::LogGroup /aws/lambda/<name> (B30, C25)."""
-    groups = {
-        resolve(item.properties.get("LogGroupName"), stack.scope): item
-        for item in _of_type(stack, "AWS::Logs::LogGroup")
-    }
-    for function in _of_type(stack, *FUNCTIONS):
-        name = _function_names(stack).get(function.logical_id)
-        if name is None:
-            continue
-        group = groups.get(f"/aws/lambda/{name}")
-        if group is None:
-            yield _find(
-                stack,
-                "MV110",
-                function.line,
-                f"no AWS::Logs::LogGroup named /aws/lambda/{name} for {function.logical_id}",
-                "declare the log group with RetentionInDays; the function DependsOn it (§5.8)",
-            )
-        elif group.logical_id not in _depends_on(function.node):
-            yield _find(
-                stack,
-                "MV110",
-                function.line,
-                f"{function.logical_id} does not DependsOn its log group {group.logical_id}",
-                "without it the function may log into an implicit group that outlives the stack",
-                "warning",
-            )
-
-
-def metric_filter_events(stack: Stack) -> Iterator[Finding]:
-    """MV111: filters match JSON events the app emits; upstream's never matched (B27, B31)."""
-    for item in _of_type(stack, "AWS::Logs::MetricFilter"):
-        line = item.prop_line("FilterPattern")
-        pattern = resolve(item.properties.get("FilterPattern"), stack.scope)
-        if pattern is None:
-            yield _find(stack, "MV111", line, "FilterPattern cannot be resolved", "", "warning")
-            continue
-        if not pattern.strip().startswith("{"):
-            yield _find(
-                stack,
-                "MV111",
-                line,
-                f"{item.logical_id} matches free text {pattern!r}; the app logs JSON events",
-                'use a JSON pattern such as { $.event = "redis.error" } (api.md §15, B27)',
-            )
-            continue
-        named = _EVENT.findall(pattern)
-        unknown = [e for e in named if not any(fnmatchcase(app, e) for app in APP_EVENTS)]
-        if not named or unknown:
-            shown = ", ".join(unknown) if unknown else "no $.event"
-            yield _find(
-                stack,
-                "MV111",
-                line,
-                f"{item.logical_id} filters on {shown}, not an event the app emits",
-                f"events: {', '.join(sorted(APP_EVENTS))} (api.md §15)",
-                "error" if unknown else "warning",
-            )
+            yield stack.finding("MV107", line, "Fn::Transform used", hint)
 
 
 def no_ssm_secure(stack: Stack) -> Iterator[Finding]:
     """MV112: ssm-secure works only in a few properties and cfn-lint does not say so (§6.5)."""
     for ref in _all_references(stack):
         if ref.service == "ssm-secure":
-            yield _find(
-                stack,
+            yield stack.finding(
                 "MV112",
                 ref.line,
                 "ssm-secure dynamic reference",
@@ -401,8 +263,7 @@ def no_retain_on_create(stack: Stack) -> Iterator[Finding]:
     """MV113: Retain leaves orphans after a failed first create; the retry fails (B28)."""
     for resource in stack.template.resources():
         if _policy(resource.node, "DeletionPolicy", stack.scope) == "Retain":
-            yield _find(
-                stack,
+            yield stack.finding(
                 "MV113",
                 resource.attribute_line("DeletionPolicy"),
                 f"{resource.logical_id} has DeletionPolicy: Retain",
@@ -413,12 +274,11 @@ def no_retain_on_create(stack: Stack) -> Iterator[Finding]:
 
 def replication_group_snapshot(stack: Stack) -> Iterator[Finding]:
     """MV114: deleting or replacing the replication group keeps a final snapshot (B29)."""
-    for group in _of_type(stack, REPLICATION_GROUP):
+    for group in stack.resources(REPLICATION_GROUP):
         for key in ("DeletionPolicy", "UpdateReplacePolicy"):
             policy = _policy(group.node, key, stack.scope)
             if policy != "Snapshot":
-                yield _find(
-                    stack,
+                yield stack.finding(
                     "MV114",
                     group.attribute_line(key),
                     f"{group.logical_id} {key} is {policy or 'not set'}, not Snapshot",

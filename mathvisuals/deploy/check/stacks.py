@@ -6,8 +6,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from mathvisuals.deploy.check.findings import Finding, Severity
 from mathvisuals.deploy.check.resolve import Scope, resolve, scalar
-from mathvisuals.deploy.check.templates import Template, key_line, line_of
+from mathvisuals.deploy.check.templates import Resource, Template, key_line, line_of
 from mathvisuals.deploy.config import EnvironmentConfig
 from mathvisuals.deploy.parameters import STACK_ROLES, stack_parameters
 
@@ -61,6 +62,14 @@ class Stack:
     @property
     def file(self) -> str:
         return self.template.file
+
+    def resources(self, *types: str) -> list[Resource]:
+        return [item for item in self.template.resources() if item.type in types]
+
+    def finding(
+        self, rule: str, line: int, message: str, hint: str, severity: Severity = "error"
+    ) -> Finding:
+        return Finding(rule, self.file, line, message, hint, severity)
 
 
 def stack_name(config: EnvironmentConfig, role: str) -> str:

@@ -1,0 +1,394 @@
+"""The deploy commands: the composition root that wires config, gateways and the orchestrator.
+
+Human progress goes to stderr (Rich); ``--json`` results go to stdout. Both streams pass
+through the masking scrubber, so no registered secret can be printed.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, Literal, NoReturn
+
+import typer
+from rich.console import Console
+
+from mathvisuals.deploy import masking
+from mathvisuals.deploy.config import EnvironmentConfig, config_path, load_config
+from mathvisuals.deploy.errors import ConfigError, DeployError
+from mathvisuals.deploy.gateway import Gateways
+from mathvisuals.deploy.model import Flags, StackEvent
+from mathvisuals.deploy.orchestrator import Options, Orchestrator, load_templates
+from mathvisuals.settings import deploy_environment
+
+STATE_DIR = Path(".mathvisuals")
+Target = Literal["aws", "local"]
+
+EnvOption = Annotated[
+    str | None,
+    typer.Option("--env", "-e", help="Environment: reads infra/environments/<env>.toml."),
+]
+ConfigOption = Annotated[
+    Path | None, typer.Option("--config", "-c", help="An environment TOML file instead of --env.")
+]
+TargetOption = Annotated[
+    str,
+    typer.Option(
+        "--target",
+        help="aws (default) or local: every client pointed at the local emulator.",
+    ),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable result on stdout.")]
+ShowValuesOption = Annotated[
+    bool, typer.Option("--show-values", help="Show endpoint/port/origin values (never tokens).")
+]
+
+
+AllowReplace = Annotated[
+    bool, typer.Option(help="Allow replacing the replication group, VPC or subnets.")
+]
+RecreateFailed = Annotated[
+    bool, typer.Option(help="Recreate a failed shared/api stack (ROLLBACK_FAILED, DELETE_FAILED).")
+]
+ForceRecreateData = Annotated[bool, typer.Option(help="Delete and recreate a failed data stack.")]
+NoVerify = Annotated[bool, typer.Option("--no-verify", help="Skip verify after deploying.")]
+BreakLock = Annotated[bool, typer.Option(help="Take the environment lock held by a dead run.")]
+DryRun = Annotated[bool, typer.Option("--dry-run", help="List what would be written only.")]
+IncludeData = Annotated[
+    bool, typer.Option(help="Also delete the data stack (a final snapshot is kept).")
+]
+DeleteSecret = Annotated[bool, typer.Option(help="Delete the auth secret (30-day recovery).")]
+ForceDeleteSecret = Annotated[bool, typer.Option(help="Delete the auth secret without recovery.")]
+SkipResources = Annotated[
+    str, typer.Option(help="a,b: resources to skip when continuing a failed rollback.")
+]
+ConfirmEnv = Annotated[
+    str | None, typer.Option(help="Repeat the environment name to confirm --include-data.")
+]
+
+
+class RichReporter:
+    """Progress on stderr: one line per step and per stack event, with a live spinner."""
+
+    def __init__(self, console: Console) -> None:
+        self._console = console
+        self._status: Any = None
+
+    def step(self, name: str, detail: str = "") -> None:
+        text = f"[bold]{name}[/bold] {detail}".rstrip()
+        if self._status is None:
+            self._status = self._console.status(text)
+            self._status.start()
+        else:
+            self._status.update(text)
+
+    def done(self, name: str, result: str) -> None:
+        self._console.print(f"  [green]✓[/green] {name}: {result}")
+
+    def event(self, stack: str, event: StackEvent) -> None:
+        color = "red" if "FAILED" in event.status else "dim"
+        reason = f" {event.reason}" if event.reason else ""
+        self._console.print(
+            f"    [{color}]{stack} {event.logical_id} {event.status}{reason}[/{color}]"
+        )
+
+    def warn(self, message: str) -> None:
+        self._console.print(f"  [yellow]![/yellow] {message}")
+
+    def stop(self) -> None:
+        if self._status is not None:
+            self._status.stop()
+            self._status = None
+
+
+@dataclass
+class Session:
+    config: EnvironmentConfig
+    target: Target
+    gateways: Gateways
+    reporter: RichReporter
+    console: Console
+
+
+def fail(exc: DeployError) -> NoReturn:
+    message = f"error: {exc}"
+    if exc.hint:
+        message += f" (hint: {exc.hint})"
+    typer.echo(masking.scrub(message), err=True)
+    raise typer.Exit(exc.exit_code)
+
+
+def install_scrubber() -> None:
+    """Wrap stdout/stderr once; in GitHub Actions also register each secret with add-mask."""
+    if not isinstance(sys.stdout, masking.ScrubbingStream):
+        raw_out = sys.stdout
+        sys.stdout = masking.ScrubbingStream(raw_out)
+        sys.stderr = masking.ScrubbingStream(sys.stderr)
+        if deploy_environment().github_actions:
+
+            def add_mask(value: str) -> None:
+                raw_out.write(f"::add-mask::{value}\n")
+
+            masking.on_register(add_mask)
+
+
+@contextmanager
+def session(env: str | None, config: Path | None, target: str) -> Iterator[Session]:
+    install_scrubber()
+    if target not in ("aws", "local"):
+        fail(ConfigError("--target", "", f"{target!r} is not aws or local"))
+    try:
+        path = config_path(env, config)
+        loaded = load_config(path)
+        environment = deploy_environment()
+        region = environment.region
+        if target == "aws" and region and region != loaded.env.region:
+            raise ConfigError(
+                str(path),
+                "env.region",
+                f"is {loaded.env.region} but AWS_REGION/AWS_DEFAULT_REGION says {region}",
+                "unset the variable or fix the file; shared, data and api share one region",
+            )
+        gateways = connect(loaded, target)  # type: ignore[arg-type]
+        console = Console(file=sys.stderr, highlight=False)
+        reporter = RichReporter(console)
+        try:
+            yield Session(loaded, target, gateways, reporter, console)  # type: ignore[arg-type]
+        finally:
+            reporter.stop()
+    except DeployError as exc:
+        fail(exc)
+
+
+def connect(config: EnvironmentConfig, target: Target) -> Gateways:
+    from mathvisuals.deploy import aws
+
+    if target == "local":
+        gateways = aws.connect(
+            config.env.region,
+            endpoint_url=config.local.endpoint_url,
+            credentials=("test", "test"),
+            poll_seconds=0.2,
+        )
+        return gateways
+    gateways = aws.connect(config.env.region)
+    if config.stacks.static_site and config.stacks.static_site_region:
+        static = aws.connect(config.stacks.static_site_region)
+        gateways.static_site = static.cloudformation
+    elif config.stacks.static_site:
+        gateways.static_site = gateways.cloudformation
+    return gateways
+
+
+def make_orchestrator(s: Session, **options: Any) -> Orchestrator:
+    from mathvisuals.deploy.artifact import build_artifact
+    from mathvisuals.deploy.locks import FileLock, S3Lock
+
+    local = s.target == "local"
+    lock = (
+        FileLock(STATE_DIR / "locks" / f"{s.config.name}.lock")
+        if local
+        else S3Lock(s.gateways.artifacts, s.config.api.artifact_bucket, s.config.name)
+    )
+
+    def artifact() -> Any:
+        return build_artifact(
+            STATE_DIR / "artifacts",
+            python_version=None if local else "3.12",
+            platform="manylinux2014_x86_64",
+            cache_dir=STATE_DIR / "cache",
+        )
+
+    policy = Path("infra/data/stack-policy.json")
+    return Orchestrator(
+        s.config,
+        s.gateways,
+        s.reporter,
+        templates=load_templates(),
+        build_artifact=artifact,
+        lock=lock,
+        options=Options(
+            target=s.target,
+            token_file=deploy_environment().token_file,
+            poll_seconds=0.5 if local else 5.0,
+            redis_ca_file=s.config.local.redis_ca_file if local else "",
+            **options,
+        ),
+        stack_policy=policy.read_text(encoding="utf-8") if policy.exists() else None,
+    )
+
+
+def emit_json(payload: object) -> None:
+    typer.echo(json.dumps(payload, indent=2, default=str))
+
+
+def register(app: typer.Typer) -> None:
+    """Add the deploy commands to the top-level CLI."""
+
+    @app.command()
+    def plan(
+        env: EnvOption = None,
+        config: ConfigOption = None,
+        target: TargetOption = "aws",
+        json_output: JsonOption = False,
+    ) -> None:
+        """Read-only preflight: identity, permissions, ownership, and what each stack would do.
+
+        Nothing is changed. Exit 0 when the plan can run, 5/6 when blocked.
+        """
+        with session(env, config, target) as s:
+            result = make_orchestrator(s).plan()
+            if json_output:
+                emit_json({"stacks": [vars(p) | {"action": p.action.value} for p in result.stacks],
+                           "notes": result.notes})  # fmt: skip
+            else:
+                for preview in result.stacks:
+                    state = "up to date" if preview.unchanged else preview.why
+                    s.console.print(f"{preview.stack}: {preview.action.value} ({state})")
+                for note in result.notes:
+                    s.console.print(note)
+
+    @app.command()
+    def up(
+        env: EnvOption = None,
+        config: ConfigOption = None,
+        target: TargetOption = "aws",
+        json_output: JsonOption = False,
+        allow_replace: AllowReplace = False,
+        recreate_failed: RecreateFailed = False,
+        force_recreate_data: ForceRecreateData = False,
+        skip_resources: SkipResources = "",
+        no_verify: NoVerify = False,
+        break_lock: BreakLock = False,
+    ) -> None:
+        """Deploy everything, in order, idempotently: artefact, secret, shared, allow-lists,
+        data, api; then verify and write the status report.
+
+        A second run with nothing changed makes no mutating AWS call and says so.
+        """
+        flags = Flags(
+            allow_replace=allow_replace,
+            recreate_failed=recreate_failed,
+            force_recreate_data=force_recreate_data,
+            skip_resources=tuple(x for x in skip_resources.split(",") if x),
+        )
+        started = time.monotonic()
+        with session(env, config, target) as s:
+            try:
+                orchestrator = make_orchestrator(s, flags=flags, break_lock=break_lock)
+                result = orchestrator.up()
+                s.reporter.stop()
+                verified = None if no_verify else run_verify(s, orchestrator)
+            except DeployError as exc:
+                s.reporter.stop()
+                fail(exc)
+            summary = {
+                "changed": result.changed,
+                "mutating_calls": len(result.mutations),
+                "steps": [vars(step) for step in result.steps],
+                "api_endpoint": result.outputs.get("api.ApiEndpoint"),
+                "config_version": result.config_version,
+                "secret": result.secret_fingerprint,
+                "verified": verified,
+                "seconds": round(time.monotonic() - started, 1),
+            }
+            if json_output:
+                emit_json(summary)
+            else:
+                s.console.print(
+                    "no changes: everything was already up to date"
+                    if not result.changed
+                    else f"deployed with {len(result.mutations)} mutating calls"
+                )
+                if verified:
+                    s.console.print("mode: kv (verified)")
+                if summary["api_endpoint"]:
+                    s.console.print(f"api: {summary['api_endpoint']}/api/health")
+            if verified is False:
+                raise typer.Exit(8)
+
+    @app.command("github-secrets")
+    def github_secrets(
+        env: EnvOption = None,
+        config: ConfigOption = None,
+        target: TargetOption = "aws",
+        dry_run: DryRun = False,
+        json_output: JsonOption = False,
+    ) -> None:
+        """Copy REDIS_* values from AWS (SSM, the auth secret) into GitHub Actions secrets,
+        encrypted with the repository's public key. AWS → GitHub only. Needs GITHUB_TOKEN."""
+        from mathvisuals.deploy import github
+        from mathvisuals.deploy.gateway import SecretValue
+
+        with session(env, config, target) as s:
+            environment = deploy_environment()
+            try:
+                values = github.resolve_sources(s.config, s.gateways.parameters, s.gateways.secrets)
+                token = environment.github_token
+                if not dry_run and not token:
+                    raise ConfigError(
+                        "GITHUB_TOKEN", "", "is not set", "export a token with secrets write access"
+                    )
+                client = github.GitHubClient(
+                    environment.github_api_url, SecretValue(token or "unused-token")
+                )
+                with client:
+                    results = github.sync(s.config, values, client, dry_run=dry_run)
+            except DeployError as exc:
+                fail(exc)
+            if json_output:
+                emit_json([vars(r) for r in results])
+            else:
+                for r in results:
+                    s.console.print(f"{r.name}: {r.action} ({r.fingerprint})")
+
+    @app.command()
+    def down(
+        env: EnvOption = None,
+        config: ConfigOption = None,
+        target: TargetOption = "aws",
+        include_data: IncludeData = False,
+        confirm_env: ConfirmEnv = None,
+        delete_secret: DeleteSecret = False,
+        force_delete_secret: ForceDeleteSecret = False,
+        json_output: JsonOption = False,
+    ) -> None:
+        """Tear down: api, then data (only with --include-data --confirm-env <env>), then shared
+        when nothing imports it. The local target deletes everything without flags."""
+        from mathvisuals.deploy.teardown import DownOptions
+        from mathvisuals.deploy.teardown import down as run_down
+
+        with session(env, config, target) as s:
+            try:
+                done = run_down(
+                    make_orchestrator(s),
+                    DownOptions(include_data, confirm_env, delete_secret, force_delete_secret),
+                )
+            except DeployError as exc:
+                s.reporter.stop()
+                fail(exc)
+            s.reporter.stop()
+            if json_output:
+                emit_json([{"resource": what, "outcome": how} for what, how in done])
+            else:
+                for what, how in done:
+                    s.console.print(f"{what}: {how}")
+
+
+def run_verify(s: Session, orchestrator: Orchestrator) -> bool | None:
+    """Placeholder until verify lands: returns None (not run)."""
+    del s, orchestrator
+    return None
+
+
+def new_run_id() -> str:
+    return uuid.uuid4().hex[:12]
+
+
+VerifyRunner = Callable[[Session, Orchestrator], "bool | None"]
