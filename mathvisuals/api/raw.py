@@ -163,7 +163,6 @@ async def _serve(ex: Exchange, kind: _Kind) -> Response:
         f"{kind.header_stem}-Asset-Format": fmt,
         "Cache-Control": LONG_CACHE if ex.mode == "kv" else SHORT_CACHE,
         "Content-Type": content_type,
-        # Explicit, so HEAD reports the size of the body it leaves out.
-        "Content-Length": str(len(body)),
     }
-    return Response(b"" if ex.method == "HEAD" else body, 200, headers)
+    # Starlette adds Content-Length from the body and, for HEAD, sends the headers only.
+    return Response(body, 200, headers)

@@ -139,7 +139,7 @@ async def _delete(ex: Exchange) -> Response:
     slug = normalize_slug(ex.query("slug"))
     if slug is None:
         # As upstream, the body is only read when the query names no slug.
-        pass
+        slug = normalize_slug(as_object(await ex.json_body()).get("slug"))
     if slug is None:
         return ex.respond({"error": SLUG_REQUIRED}, 400)
     entry_slug = _entry_slug(slug)

@@ -256,19 +256,24 @@ def test_kv_serves_upstream_records(kv_client: TestClient, redis_env: dict[str, 
 
 
 def test_stored_png_decoding_is_lenient(client: TestClient) -> None:
+    """Stored PNGs are decoded as Node's Buffer.from(…, "base64") did upstream."""
     post(client, "lenient")
     stored = client.get("/api/svg?slug=lenient").json()
     encoded = base64.b64encode(PNG_BYTES).decode()
-    for variant in [
-        "data:image/png;charset=x;base64," + encoded,
-        "\n " + PNG + " \n",
-        "data:image/png;base64," + encoded[:4] + "\n" + encoded[4:],
-        encoded,  # a bare base64 value
+    url_safe = base64.urlsafe_b64encode(b"\xfb\xff").decode()  # "-_8="
+    for variant, expected in [
+        ("data:image/png;charset=x;base64," + encoded, PNG_BYTES),
+        ("\n " + PNG + " \n", PNG_BYTES),
+        ("data:image/png;base64," + encoded[:4] + "\n" + encoded[4:], PNG_BYTES),
+        (encoded, PNG_BYTES),  # a bare base64 value
+        (PNG + "A", PNG_BYTES),  # a stray last character carries no whole byte
+        ("data:image/png;base64," + url_safe, b"\xfb\xff"),
     ]:
         seed(client, "svg:lenient", {**stored, "png": variant})
         response = client.get("/api/svg/raw/lenient.png")
         assert response.status_code == 200, variant
-        assert response.content == PNG_BYTES, variant
+        assert response.content == expected, variant
+        assert response.headers["content-length"] == str(len(expected))
 
 
 @pytest.mark.parametrize("kv", [False, True])

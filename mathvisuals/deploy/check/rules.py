@@ -163,14 +163,18 @@ def _secret_reference_problems(ref: DynamicReference, stack: Stack) -> Iterator[
         )
     if len(rest) > 3 and rest[2] and version:
         yield "names both a version stage and a version id", "leave the stage empty: '::'"
-    if ref.in_sub and not set(_PLACEHOLDER.findall(secret_id)) & ref.variables:
+    if not ref.in_sub:
+        resolved: str | None = secret_id
+    elif set(_PLACEHOLDER.findall(secret_id)) & ref.variables:
+        resolved = None  # a Fn::Sub variable: its node is not at hand here
+    else:
         resolved = resolve({"Fn::Sub": secret_id}, stack.scope)
-        expected = stack.config.redis.auth_secret_name
-        if resolved is not None and not resolved.startswith("arn:") and resolved != expected:
-            yield (
-                f"names secret {resolved!r}, not {expected!r} (config redis.auth_secret_name)",
-                "one token, one secret, one name (B2, deploy.md §5.6)",
-            )
+    expected = stack.config.redis.auth_secret_name
+    if resolved is not None and not resolved.startswith("arn:") and resolved != expected:
+        yield (
+            f"names secret {resolved!r}, not {expected!r} (config redis.auth_secret_name)",
+            "one token, one secret, one name (B2, deploy.md §5.6)",
+        )
 
 
 def secret_reference_form(stack: Stack) -> Iterator[Finding]:

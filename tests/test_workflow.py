@@ -1,0 +1,42 @@
+"""The deploy workflow: valid for GitHub, audited by zizmor, and only a caller of the CLI."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+WORKFLOW = Path(".github/workflows/deploy.yml")
+
+
+def test_workflow_matches_github_schema() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "check_jsonschema", "--builtin-schema",
+         "vendor.github-workflows", str(WORKFLOW)],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_workflow_passes_the_security_audit() -> None:
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "zizmor"), "--offline", "--config", ".github/zizmor.yml", str(WORKFLOW)],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "No findings" in result.stdout + result.stderr
+
+
+def test_workflow_shape() -> None:
+    workflow = yaml.safe_load(WORKFLOW.read_text())
+    assert workflow["concurrency"]["group"].startswith("deploy-")
+    assert workflow["concurrency"]["cancel-in-progress"] is False
+    assert workflow["permissions"]["id-token"] == "write"
+    runs = [step.get("run", "") for step in workflow["jobs"]["deploy"]["steps"]]
+    assert any(run.startswith("mathvisuals check") for run in runs)
+    assert any(run.startswith("mathvisuals up") for run in runs)
+    # No AWS CLI and no stored AWS keys: OIDC credentials and the tested CLI only.
+    assert not any("aws " in run for run in runs)
+    assert "AWS_SECRET_ACCESS_KEY" not in WORKFLOW.read_text()
