@@ -140,6 +140,20 @@ def match(path: str) -> tuple[Endpoint, str | None] | None:
     return None
 
 
+def request_path(scope: Scope) -> str:
+    """The path as the client sent it, still percent-encoded.
+
+    Servers hand over ``path`` already decoded, which would split a slug segment such as
+    ``a%2Fb`` in two; rewrites and slugs work on the raw form, as upstream's runtime did.
+    uvicorn and the test client keep it in ``raw_path``; the Lambda adapter escapes ``%``
+    so that Mangum's decoding gives the raw path back in ``path``.
+    """
+    raw = scope.get("raw_path")
+    if isinstance(raw, bytes) and raw:
+        return raw.decode("latin-1")
+    return str(scope["path"])
+
+
 class Dispatcher:
     """The innermost ASGI app: finds the endpoint, runs it, writes the access log."""
 
@@ -164,12 +178,17 @@ class Dispatcher:
             await send(message)
 
         try:
-            path: str = scope["path"]
+            path = request_path(scope)
             query = scope.get("query_string", b"").decode("latin-1")
             rewritten = rewrite_friendly(path, query)
             if rewritten is not None:
                 path, query = rewritten
-                scope = {**scope, "path": path, "query_string": query.encode("latin-1")}
+                scope = {
+                    **scope,
+                    "path": path,
+                    "raw_path": path.encode("latin-1"),
+                    "query_string": query.encode("latin-1"),
+                }
             found = match(path)
             if found is None:
                 response: Response = json_response({"error": "Not Found"}, 404)

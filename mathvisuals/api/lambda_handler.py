@@ -35,9 +35,9 @@ def adapt_event(event: dict[str, Any]) -> dict[str, Any]:
     http = dict(context.get("http") or {})
     http["method"] = http.get("method") or "GET"
     http.setdefault("sourceIp", "0.0.0.0")
-    http["path"] = strip_stage(
-        event.get("rawPath") or http.get("path") or "/", context.get("stage")
-    )
+    raw_path = strip_stage(event.get("rawPath") or http.get("path") or "/", context.get("stage"))
+    # Mangum percent-decodes the path it is given; escaping "%" hands the app the raw path.
+    http["path"] = raw_path.replace("%", "%25")
     context["http"] = http
     return {**event, "version": "2.0", "requestContext": context}
 

@@ -47,11 +47,22 @@ FIGURE = _Kind(
 
 
 async def handle_svg(ex: Exchange) -> Response:
-    return await _serve(ex, SVG)
+    return _headers_only(ex, await _serve(ex, SVG))
 
 
 async def handle_figure(ex: Exchange) -> Response:
-    return await _serve(ex, FIGURE)
+    return _headers_only(ex, await _serve(ex, FIGURE))
+
+
+def _headers_only(ex: Exchange, response: Response) -> Response:
+    """HEAD: the same headers (Content-Length included), no body.
+
+    Starlette's Response sends its body even for HEAD; uvicorn drops it, but Mangum would pass
+    it on to API Gateway.
+    """
+    if ex.method == "HEAD":
+        response.body = b""
+    return response
 
 
 def not_found() -> Response:
@@ -65,16 +76,9 @@ def not_found() -> Response:
 
 def _path_suffix(ex: Exchange, prefix: str) -> str | None:
     """FIX-I: the rest of a path-style URL, URI-decoded once."""
-    suffix = ex.path_suffix
+    suffix = ex.path_suffix  # the raw (still percent-encoded) rest of the path
     if suffix is None:
         return None
-    # uvicorn and TestClient hand over a percent-decoded ``path`` while Mangum passes rawPath as
-    # sent; the undecoded bytes, when the server kept them, keep the decoding to exactly one.
-    raw_path = ex.request.scope.get("raw_path")
-    if isinstance(raw_path, bytes):
-        text = raw_path.decode("utf-8", "replace")
-        if text.lower().startswith(prefix) and len(text) > len(prefix):
-            suffix = text[len(prefix) :]
     try:
         return decode_uri_component(suffix)
     except ValueError:
@@ -164,5 +168,4 @@ async def _serve(ex: Exchange, kind: _Kind) -> Response:
         "Cache-Control": LONG_CACHE if ex.mode == "kv" else SHORT_CACHE,
         "Content-Type": content_type,
     }
-    # Starlette adds Content-Length from the body and, for HEAD, sends the headers only.
     return Response(body, 200, headers)

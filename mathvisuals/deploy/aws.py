@@ -18,9 +18,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal, TypeVar
 
-import boto3  # noqa: TID251
-from botocore.config import Config  # noqa: TID251
-from botocore.exceptions import (  # noqa: TID251
+import boto3
+from botocore.config import Config
+from botocore.exceptions import (
     BotoCoreError,
     ClientError,
     CredentialRetrievalError,
@@ -30,6 +30,7 @@ from botocore.exceptions import (  # noqa: TID251
     SSOError,
     TokenRetrievalError,
 )
+from botocore.handlers import json_decode_template_body
 
 from mathvisuals.deploy.errors import (
     CredentialsError,
@@ -47,6 +48,8 @@ from mathvisuals.deploy.gateway import (
     SecretValue,
 )
 from mathvisuals.deploy.model import Change, ChangeSet, StackEvent, StackSpec, StackState
+
+SENSITIVE_ENV = frozenset({"REDIS_PASSWORD", "REDIS_AUTH_TOKEN", "REDIS_URL", "REDIS_URI"})
 
 log = logging.getLogger(__name__)
 
@@ -191,8 +194,10 @@ class _Gateway:
             except _CREDENTIAL_FAILURES as exc:
                 raise CredentialsError(f"{operation}: {CREDENTIALS_HINT}") from exc
             except BotoCoreError as exc:
-                # str(exc) may quote parameter values (ParamValidationError): name the class only.
-                raise AwsCallError(operation, type(exc).__name__) from exc
+                # str(exc) may quote parameter values (ParamValidationError): name the class,
+                # and the endpoint for connection failures.
+                endpoint = str(getattr(exc, "kwargs", {}).get("endpoint_url", ""))
+                raise AwsCallError(operation, type(exc).__name__, endpoint) from exc
 
     def _call(
         self, operation: str, thunk: Callable[[], _T], secrets: Sequence[SecretValue] = ()
@@ -215,10 +220,15 @@ class _Gateway:
                 if found
                 else f"{self.service}:{_IAM_ACTION.get(operation, operation)}"
             )
-            error = PreflightBlockedError(f"{operation} failed: {code}: not allowed to {action}")
-            error.hint = f"grant {action} to the deploying role"
-            return error
+            return PreflightBlockedError(
+                f"{operation} failed: {code}: not allowed to {action}"
+            ).with_hint(f"grant {action} to the deploying role")
         return AwsCallError(operation, code, _redact(message, secrets))
+
+
+def _stack_missing(exc: ClientError) -> bool:
+    # CloudFormation has no error code for a missing stack: "Stack with id X does not exist".
+    return _code(exc) == "ValidationError" and "does not exist" in _message(exc)
 
 
 def _iso(value: object) -> str:
@@ -243,6 +253,11 @@ class AwsCloudFormation(_Gateway):
     ) -> None:
         super().__init__(backoff=backoff)
         self._client = client
+        # botocore decodes a JSON TemplateBody into a dict; keep the text exactly as submitted,
+        # so that it compares equal to the local template.
+        client.meta.events.unregister(
+            "after-call.cloudformation.GetTemplate", json_decode_template_body
+        )
         self._poll_seconds = poll_seconds
         self._change_set_polls = change_set_polls
         self._clock = clock
@@ -253,7 +268,7 @@ class AwsCloudFormation(_Gateway):
                 "DescribeStacks", lambda: self._client.describe_stacks(StackName=stack)
             )
         except ClientError as exc:
-            if "does not exist" in _message(exc):
+            if _stack_missing(exc):
                 return StackState(stack, None)
             raise self._error("DescribeStacks", exc) from exc
         data = found["Stacks"][0]
@@ -286,12 +301,10 @@ class AwsCloudFormation(_Gateway):
                 lambda: self._client.get_template(StackName=stack, TemplateStage="Original"),
             )
         except ClientError as exc:
-            if "does not exist" in _message(exc):
+            if _stack_missing(exc):
                 return None
             raise self._error("GetTemplate", exc) from exc
-        body = found["TemplateBody"]
-        # botocore decodes a JSON template body into a dict; YAML bodies stay text.
-        return body if isinstance(body, str) else json.dumps(body, indent=2)
+        return str(found["TemplateBody"])
 
     def events(self, stack: str, since: str | None = None) -> list[StackEvent]:
         after = _as_utc(datetime.fromisoformat(since)) if since else None
@@ -309,7 +322,7 @@ class AwsCloudFormation(_Gateway):
         try:
             found = self._raw("DescribeStackEvents", newest_first)
         except ClientError as exc:
-            if "does not exist" in _message(exc):
+            if _stack_missing(exc):
                 return []
             raise self._error("DescribeStackEvents", exc) from exc
         return [
@@ -912,7 +925,11 @@ class AwsFunctions(_Gateway):
             runtime=str(found.get("Runtime", "")),
             code_sha256=str(found.get("CodeSha256", "")),
             last_modified=str(found.get("LastModified", "")),
-            environment={key: SecretValue(str(value)) for key, value in variables.items()},
+            # Only credentials join the output scrubber; endpoints stay printable (--show-values).
+            environment={
+                key: SecretValue(str(value), mask=key in SENSITIVE_ENV)
+                for key, value in variables.items()
+            },
             subnet_ids=tuple(str(s) for s in vpc.get("SubnetIds", ())),
             security_group_ids=tuple(str(s) for s in vpc.get("SecurityGroupIds", ())),
         )

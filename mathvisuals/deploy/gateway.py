@@ -19,9 +19,10 @@ class SecretValue:
 
     __slots__ = ("_value",)
 
-    def __init__(self, value: str) -> None:
+    def __init__(self, value: str, *, mask: bool = True) -> None:
         self._value = value
-        masking.register(value)
+        if mask:
+            masking.register(value)
 
     def reveal(self) -> str:
         return self._value

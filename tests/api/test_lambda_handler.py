@@ -116,3 +116,17 @@ def redis_port(handler: LambdaApp) -> int:
     port = handler.app.state.ctx.settings.redis.port
     assert isinstance(port, int)
     return port
+
+
+def test_encoded_slug_segments_survive_the_gateway(
+    lambda_app: tuple[LambdaApp, MemorySink],
+) -> None:
+    """``a%2Fb`` is one slug segment; decoding the path early would make it ``a/b``."""
+    handler, _ = lambda_app
+    png = "data:image/png;base64,iVBORw0KGgo="
+    body = {"slug": "a%2Fb", "svg": "<svg/>", "png": png}
+    assert handler(event("POST", "/prod/api/svg", body=body), Context())["statusCode"] == 200
+    raw = handler(event("GET", "/prod/api/svg/raw/a%252Fb.svg"), Context())
+    assert raw["statusCode"] == 200 and raw["body"] == "<svg/>"
+    friendly = handler(event("GET", "/prod/bildearkiv/a%2Fb.svg"), Context())
+    assert friendly["statusCode"] == 200

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+from typing import Any
 
 import httpx2
 import pytest
@@ -199,6 +200,40 @@ def test_head_sends_the_headers_only(client: TestClient) -> None:
     assert missing.status_code == 404 and missing.content == b""
     assert missing.headers["cache-control"] == SHORT
     assert missing.headers["content-type"] == "text/plain; charset=utf-8"
+
+
+def asgi(client: TestClient, method: str, path: str) -> tuple[int, dict[str, str], bytes]:
+    """One request straight through the ASGI app, so nothing strips a HEAD body on the way."""
+    app: Any = client.app
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope: dict[str, Any] = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method,
+        "scheme": "https", "path": path, "raw_path": None, "root_path": "", "query_string": b"",
+        "headers": [], "client": ("203.0.113.1", 0), "server": ("test", 443),
+    }  # fmt: skip
+    assert client.portal is not None
+    client.portal.call(app, scope, receive, send)
+    start, *bodies = sent
+    headers = {k.decode(): v.decode() for k, v in start["headers"]}
+    return start["status"], headers, b"".join(m.get("body", b"") for m in bodies)
+
+
+def test_head_body_is_empty_at_the_asgi_level(memory_client: TestClient) -> None:
+    """Mangum forwards whatever body the app sends, HEAD or not."""
+    star(memory_client)
+    status, headers, body = asgi(memory_client, "HEAD", "/api/svg/raw/icons/star%20shape.png")
+    assert (status, body, headers["content-length"]) == (200, b"", "9")
+    status, headers, body = asgi(memory_client, "GET", "/api/svg/raw/icons/star%20shape.png")
+    assert (status, body, headers["content-length"]) == (200, PNG_BYTES, "9")
+    status, headers, body = asgi(memory_client, "HEAD", "/api/svg/raw/missing.svg")
+    assert (status, body, headers["content-length"]) == (404, b"", "9")
 
 
 def test_cache_control_follows_the_mode(client: TestClient) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 from collections.abc import Iterator
@@ -10,7 +11,12 @@ from typing import Any
 
 import boto3
 import pytest
-from botocore.exceptions import ClientError, NoCredentialsError
+from botocore.exceptions import (
+    ClientError,
+    EndpointConnectionError,
+    NoCredentialsError,
+    ParamValidationError,
+)
 from botocore.response import StreamingBody
 from botocore.stub import Stubber
 from moto import mock_aws
@@ -37,7 +43,7 @@ from mathvisuals.deploy.errors import (
     PreflightBlockedError,
     WaitTimeoutError,
 )
-from mathvisuals.deploy.gateway import SecretValue
+from mathvisuals.deploy.gateway import Gateways, SecretValue
 from mathvisuals.deploy.model import Action, ChangeSet, Flags, StackSpec, StackState
 from mathvisuals.deploy.plan import decide, refused_replacements
 
@@ -181,7 +187,9 @@ def test_review_in_progress_pending_execution(
     stubber.add_response("describe_stacks", stack("REVIEW_IN_PROGRESS"))
     summary = {"ChangeSetName": "old", "ExecutionStatus": "UNAVAILABLE", "Status": "FAILED"}
     stubber.add_response(
-        "list_change_sets", {"Summaries": [summary], "NextToken": "page-2"}, {"StackName": "mv-data"}
+        "list_change_sets",
+        {"Summaries": [summary], "NextToken": "page-2"},
+        {"StackName": "mv-data"},
     )
     stubber.add_response(
         "list_change_sets",
@@ -234,7 +242,9 @@ def test_events_oldest_first_and_only_after_since(backoff: Backoff) -> None:
     stubber.add_response("describe_stack_events", {"StackEvents": newest, "NextToken": "t"})
     stubber.add_response("describe_stack_events", {"StackEvents": [event(1, "Redis", "OLD")]})
     with stubber:
-        found = cloudformation(client, backoff).events("mv-data", (NOW + timedelta(seconds=1)).isoformat())
+        found = cloudformation(client, backoff).events(
+            "mv-data", (NOW + timedelta(seconds=1)).isoformat()
+        )
     # The second page is never fetched: the first event at or before ``since`` ends the scan.
     assert [e.status for e in found] == ["X", "CREATE_FAILED"]
     assert found[-1].reason == "Invalid AUTH token"
@@ -243,7 +253,9 @@ def test_events_oldest_first_and_only_after_since(backoff: Backoff) -> None:
 
 def test_events_all_pages_without_since_and_missing_stack(backoff: Backoff) -> None:
     client, stubber = stub("cloudformation")
-    stubber.add_response("describe_stack_events", {"StackEvents": [event(2, "B", "S2")], "NextToken": "t"})
+    stubber.add_response(
+        "describe_stack_events", {"StackEvents": [event(2, "B", "S2")], "NextToken": "t"}
+    )
     stubber.add_response("describe_stack_events", {"StackEvents": [event(1, "A", "S1")]})
     stubber.add_client_error(
         "describe_stack_events", "ValidationError", "Stack [mv-gone] does not exist"
@@ -330,7 +342,11 @@ def test_change_set_waits_then_reads_every_page(backoff: Backoff, sleeps: list[f
             spec(EnvironmentName="test", Replicas="1"), "UPDATE"
         )
         stubber.assert_no_pending_responses()
-    assert (found.name, found.change_set_id, found.empty) == (CHANGE_SET_NAME, CHANGE_SET_ARN, False)
+    assert (found.name, found.change_set_id, found.empty) == (
+        CHANGE_SET_NAME,
+        CHANGE_SET_ARN,
+        False,
+    )
     assert [(c.logical_id, c.action, c.replacement) for c in found.changes] == [
         ("RedisReplicationGroup", "Modify", "True"),
         ("ApiFunction", "Modify", "False"),
@@ -368,7 +384,9 @@ def test_no_change_reasons_delete_the_change_set(backoff: Backoff, reason: str) 
 
 def test_synchronous_no_change_refusal_is_empty(backoff: Backoff) -> None:
     client, stubber = stub("cloudformation")
-    stubber.add_client_error("create_change_set", "ValidationError", "No updates are to be performed.")
+    stubber.add_client_error(
+        "create_change_set", "ValidationError", "No updates are to be performed."
+    )
     with stubber:
         found = cloudformation(client, backoff).create_change_set(spec(), "UPDATE")
     assert found.empty
@@ -400,7 +418,9 @@ def test_stack_operations_send_exact_parameters(backoff: Backoff) -> None:
     stubber.add_response(
         "execute_change_set", {}, {"ChangeSetName": CHANGE_SET_ARN, "StackName": "mv-data"}
     )
-    stubber.add_client_error("delete_change_set", "ChangeSetNotFound", "ChangeSet [x] does not exist")
+    stubber.add_client_error(
+        "delete_change_set", "ChangeSetNotFound", "ChangeSet [x] does not exist"
+    )
     stubber.add_response("delete_stack", {}, {"StackName": "mv-api"})
     stubber.add_response(
         "delete_stack", {}, {"StackName": "mv-api", "RetainResources": ["Role", "Bucket"]}
@@ -510,6 +530,24 @@ def test_missing_credentials_exit_5(backoff: Backoff) -> None:
     assert isinstance(raised.value.__cause__, NoCredentialsError)
 
 
+class BrokenClient:
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+    def put_secret_value(self, **kwargs: Any) -> dict[str, str]:
+        raise self.error
+
+
+def test_botocore_errors_name_the_class_not_the_values(backoff: Backoff) -> None:
+    report = f"Invalid type for parameter SecretString, value: {TOKEN}"
+    with pytest.raises(AwsCallError) as raised:
+        AwsSecrets(BrokenClient(ParamValidationError(report=report))).put("s", SecretValue(TOKEN))
+    assert raised.value.code == "ParamValidationError" and TOKEN not in str(raised.value)
+    down = EndpointConnectionError(endpoint_url="http://localhost:4566/")
+    with pytest.raises(AwsCallError, match=r"EndpointConnectionError: http://localhost:4566/"):
+        AwsSecrets(BrokenClient(down)).put("s", SecretValue(TOKEN))
+
+
 def test_connect_without_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("AWS_ACCESS_KEY_ID")
     monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
@@ -526,11 +564,22 @@ def test_expired_token_is_a_credentials_error(backoff: Backoff) -> None:
         AwsIdentity(client, None, backoff=backoff).account_id()
 
 
+def clients(gateways: Gateways) -> list[Any]:
+    found = [getattr(gateways, f.name) for f in dataclasses.fields(gateways)]
+    return [
+        value
+        for g in found
+        if g is not None  # static_site is wired by the CLI
+        for value in vars(g).values()
+        if hasattr(value, "meta")
+    ]
+
+
 def test_connect_sets_region_endpoint_and_retries() -> None:
     gateways = connect(REGION, endpoint_url="http://localhost:4566", credentials=("a", "b"))
-    assert isinstance(gateways.cloudformation, AwsCloudFormation)
-    for gateway in (gateways.cloudformation, gateways.artifacts, gateways.logs, gateways.network):
-        client = gateway._client  # type: ignore[attr-defined]
+    made = clients(gateways)
+    assert len(made) == 10  # every gateway, and IAM besides STS
+    for client in made:
         assert client.meta.region_name == REGION
         assert client.meta.endpoint_url == "http://localhost:4566"
         # botocore reads ``max_attempts`` in this dict as retries: 8 retries, 9 attempts in all.
@@ -577,7 +626,9 @@ def test_secret_lifecycle(aws: None) -> None:
 def test_secret_owned_by_a_stack(aws: None) -> None:
     client = boto3.client("secretsmanager", region_name=REGION)
     client.create_secret(
-        Name="taken", SecretString="{}", Tags=[{"Key": "aws:cloudformation:stack-name", "Value": "old"}]
+        Name="taken",
+        SecretString="{}",
+        Tags=[{"Key": "aws:cloudformation:stack-name", "Value": "old"}],
     )
     info = AwsSecrets(client).describe("taken")
     assert info is not None and info.owning_stack == "old"
@@ -621,7 +672,10 @@ def test_parameters_put_get_delete(aws: None) -> None:
     parameters = AwsParameters(client)
     name = "/math-visuals/test/config/svg-allowed-origins"
     assert parameters.put(name, "https://a", kind="StringList", tags=OURS, overwrite=False) == 1
-    assert parameters.put(name, "https://a,https://b", kind="StringList", tags=OURS, overwrite=True) == 2
+    assert (
+        parameters.put(name, "https://a,https://b", kind="StringList", tags=OURS, overwrite=True)
+        == 2
+    )
     tags = client.list_tags_for_resource(ResourceType="Parameter", ResourceId=name)["TagList"]
     assert {t["Key"]: t["Value"] for t in tags} == OURS
 
@@ -657,7 +711,9 @@ def test_parameter_put_sends_tags_only_on_create(backoff: Backoff) -> None:
         {"Name": "/n", "Value": "v", "Type": "String", "Overwrite": False, "Tags": tags},
     )
     stubber.add_response(
-        "put_parameter", {"Version": 2}, {"Name": "/n", "Value": "w", "Type": "String", "Overwrite": True}
+        "put_parameter",
+        {"Version": 2},
+        {"Name": "/n", "Value": "w", "Type": "String", "Overwrite": True},
     )
     stubber.add_response(
         "add_tags_to_resource", {}, {"ResourceType": "Parameter", "ResourceId": "/n", "Tags": tags}
@@ -673,14 +729,19 @@ def test_parameter_put_sends_tags_only_on_create(backoff: Backoff) -> None:
 
 
 def test_account_id(aws: None) -> None:
-    identity = AwsIdentity(boto3.client("sts", region_name=REGION), boto3.client("iam", region_name=REGION))
+    identity = AwsIdentity(
+        boto3.client("sts", region_name=REGION), boto3.client("iam", region_name=REGION)
+    )
     assert identity.account_id() == ACCOUNT
 
 
 @pytest.mark.parametrize(
     ("caller", "principal"),
     [
-        (f"arn:aws:sts::{ACCOUNT}:assumed-role/Deployer/ci-run", f"arn:aws:iam::{ACCOUNT}:role/Deployer"),
+        (
+            f"arn:aws:sts::{ACCOUNT}:assumed-role/Deployer/ci-run",
+            f"arn:aws:iam::{ACCOUNT}:role/Deployer",
+        ),
         (f"arn:aws-cn:sts::{ACCOUNT}:assumed-role/R/s", f"arn:aws-cn:iam::{ACCOUNT}:role/R"),
         (f"arn:aws:iam::{ACCOUNT}:user/ops/alice", f"arn:aws:iam::{ACCOUNT}:user/ops/alice"),
         (f"arn:aws:iam::{ACCOUNT}:root", None),
@@ -698,7 +759,9 @@ def caller(arn: str) -> dict[str, str]:
 def test_missing_permissions_simulates_the_role(backoff: Backoff) -> None:
     sts, sts_stub = stub("sts")
     iam, iam_stub = stub("iam")
-    sts_stub.add_response("get_caller_identity", caller(f"arn:aws:sts::{ACCOUNT}:assumed-role/Deployer/x"))
+    sts_stub.add_response(
+        "get_caller_identity", caller(f"arn:aws:sts::{ACCOUNT}:assumed-role/Deployer/x")
+    )
     actions = ["ssm:PutParameter", "cloudformation:CreateChangeSet"]
     iam_stub.add_response(
         "simulate_principal_policy",
@@ -719,7 +782,9 @@ def test_missing_permissions_simulates_the_role(backoff: Backoff) -> None:
 def test_missing_permissions_finds_a_role_path(backoff: Backoff) -> None:
     sts, sts_stub = stub("sts")
     iam, iam_stub = stub("iam")
-    sts_stub.add_response("get_caller_identity", caller(f"arn:aws:sts::{ACCOUNT}:assumed-role/Deployer/x"))
+    sts_stub.add_response(
+        "get_caller_identity", caller(f"arn:aws:sts::{ACCOUNT}:assumed-role/Deployer/x")
+    )
     iam_stub.add_client_error("simulate_principal_policy", "NoSuchEntity", "no such role")
     real = f"arn:aws:iam::{ACCOUNT}:role/ci/Deployer"
     iam_stub.add_response(
@@ -774,7 +839,9 @@ def test_artifact_bucket(aws: None) -> None:
     assert client.get_bucket_versioning(Bucket=bucket)["Status"] == "Enabled"
     block = client.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"]
     assert all(block.values())
-    assert client.get_bucket_tagging(Bucket=bucket)["TagSet"] == [{"Key": "app", "Value": "math-visuals"}]
+    assert client.get_bucket_tagging(Bucket=bucket)["TagSet"] == [
+        {"Key": "app", "Value": "math-visuals"}
+    ]
 
     key = "api/abc.zip"
     assert artifacts.head(bucket, key) is None
@@ -787,8 +854,13 @@ def test_artifact_bucket(aws: None) -> None:
 
 
 def test_us_east_1_bucket_has_no_location(aws: None) -> None:
-    AwsArtifacts(boto3.client("s3", region_name="us-east-1")).create_bucket("old-bucket", "us-east-1", {})
-    assert AwsArtifacts(boto3.client("s3", region_name=REGION)).bucket_region("old-bucket") == "us-east-1"
+    AwsArtifacts(boto3.client("s3", region_name="us-east-1")).create_bucket(
+        "old-bucket", "us-east-1", {}
+    )
+    assert (
+        AwsArtifacts(boto3.client("s3", region_name=REGION)).bucket_region("old-bucket")
+        == "us-east-1"
+    )
 
 
 def test_unversioned_object_has_empty_version(aws: None) -> None:
@@ -962,7 +1034,11 @@ def test_invoke(backoff: Backoff) -> None:
     error = {"errorType": "AuthenticationError", "errorMessage": f"WRONGPASS {TOKEN}"}
     stubber.add_response(
         "invoke",
-        {"StatusCode": 200, "FunctionError": "Unhandled", "Payload": payload(json.dumps(error).encode())},
+        {
+            "StatusCode": 200,
+            "FunctionError": "Unhandled",
+            "Payload": payload(json.dumps(error).encode()),
+        },
     )
     stubber.add_response("invoke", {"StatusCode": 200, "Payload": payload(b"[1, 2]")})
     with stubber:
@@ -1012,7 +1088,12 @@ def test_ingress_sources(aws: None) -> None:
                 "ToPort": 6379,
                 "UserIdGroupPairs": [{"GroupId": lambda_sg}],
             },
-            {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "10.0.0.0/8"}]},
+            {
+                "IpProtocol": "tcp",
+                "FromPort": 22,
+                "ToPort": 22,
+                "IpRanges": [{"CidrIp": "10.0.0.0/8"}],
+            },
         ],
     )
     network = AwsNetwork(client)
@@ -1032,7 +1113,9 @@ def ssm_template(value: str, outputs: dict[str, Any] | None = None) -> str:
                 "Version": {
                     "Type": "AWS::SSM::Parameter",
                     "Properties": {
-                        "Name": {"Fn::Sub": "/math-visuals/${EnvironmentName}/stack/shared/version"},
+                        "Name": {
+                            "Fn::Sub": "/math-visuals/${EnvironmentName}/stack/shared/version"
+                        },
                         "Type": "String",
                         "Value": value,
                     },
@@ -1057,7 +1140,7 @@ def test_change_set_flow(aws: None) -> None:
     assert state.status == "CREATE_COMPLETE"
     assert state.tags == OURS and state.parameters == {"EnvironmentName": "test"}
     assert [e.status for e in gateway.events("mv-shared")][-1] == "CREATE_COMPLETE"
-    assert gateway.template("mv-shared") is not None
+    assert gateway.template("mv-shared") == shared.template_body  # JSON kept as text
 
     # moto refuses an identical template synchronously ("No updates are to be performed.").
     assert gateway.create_change_set(shared, "UPDATE").empty

@@ -23,7 +23,7 @@ from mathvisuals.deploy.check.token import token_findings
 from mathvisuals.deploy.config import EnvironmentConfig, load_config
 from mathvisuals.deploy.parameters import STACK_ROLES
 
-__all__ = ["Finding", "Report", "check", "run_checks", "template_paths"]
+__all__ = ["Finding", "Report", "check_environment", "run_checks", "template_paths"]
 
 TEMPLATE_FILE = "template.yaml"
 
@@ -48,10 +48,10 @@ def run_checks(
     config = load_config(config_path)
     source = ConfigFile(str(config_path), config_path.read_text(encoding="utf-8"))
     paths = templates if templates is not None else template_paths(templates_dir)
-    return check(config, source, paths, token_file=token_file, lint=lint)
+    return check_environment(config, source, paths, token_file=token_file, lint=lint)
 
 
-def check(
+def check_environment(
     config: EnvironmentConfig,
     source: ConfigFile,
     paths: Mapping[str, Path],

@@ -127,7 +127,7 @@ def failover_needs_replicas(stack: Stack) -> Iterator[Finding]:
             )
 
 
-def _split_reference(body: str) -> list[str]:
+def split_reference(body: str) -> list[str]:
     """Split on ':' outside ``${…}`` placeholders (``${AWS::Region}`` holds colons)."""
     kept: list[str] = []
 
@@ -142,7 +142,7 @@ def _split_reference(body: str) -> list[str]:
 
 
 def _secret_reference_problems(ref: DynamicReference, stack: Stack) -> Iterator[tuple[str, str]]:
-    parts = _split_reference(ref.body)
+    parts = split_reference(ref.body)
     if parts[1:2] == ["arn"]:  # an ARN id holds colons itself
         secret_id, rest = ":".join(parts[1:8]), parts[8:]
     else:
