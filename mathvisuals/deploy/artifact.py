@@ -17,7 +17,7 @@ import shutil
 
 # pip has no Python API, so installing the dependencies and the import check in a clean
 # interpreter are the one place outside sandbox/ that starts a process.
-import subprocess  # noqa: TID251
+import subprocess
 import sys
 import tempfile
 import time

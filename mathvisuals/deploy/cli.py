@@ -10,7 +10,7 @@ import json
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +19,7 @@ from typing import Annotated, Any, Literal, NoReturn
 import typer
 from rich.console import Console
 
+from mathvisuals import __version__
 from mathvisuals.deploy import masking
 from mathvisuals.deploy.config import EnvironmentConfig, config_path, load_config
 from mathvisuals.deploy.errors import ConfigError, DeployError
@@ -313,6 +314,83 @@ def register(app: typer.Typer) -> None:
             if verified is False:
                 raise typer.Exit(8)
 
+    @app.command()
+    def verify(
+        env: EnvOption = None,
+        config: ConfigOption = None,
+        target: TargetOption = "aws",
+        json_output: JsonOption = False,
+    ) -> None:
+        """Prove the deployment works: stacks, Redis flags, security groups, the Lambda's
+        resolved configuration, an in-VPC round trip through the function, its logs, and (AWS)
+        the public endpoint and alarms. Exit 8 when any check fails."""
+        with session(env, config, target) as s:
+            report = verify_report(s, code_sha256=None)
+            s.reporter.stop()
+            if json_output:
+                typer.echo(report.to_json())
+            else:
+                s.console.print(report.summary())
+            if not report.ok:
+                raise typer.Exit(8)
+
+    @app.command()
+    def status(
+        env: EnvOption = None,
+        config: ConfigOption = None,
+        target: TargetOption = "aws",
+        json_output: JsonOption = False,
+        show_values: ShowValuesOption = False,
+        with_verify: Annotated[bool, typer.Option("--verify", help="Run verify first.")] = False,
+    ) -> None:
+        """The live status report of the seed's five steps, written to <report.path>.md/.json
+        (replaces the hand-written status document). Read-only."""
+        with session(env, config, target) as s:
+            report = verify_report(s, code_sha256=None) if with_verify else None
+            written = write_status(s, report, show_values=show_values)
+            s.reporter.stop()
+            if json_output:
+                typer.echo(written.to_json())
+            else:
+                typer.echo(written.to_markdown())
+
+    @app.command("rotate-token")
+    def rotate_token(
+        env: EnvOption = None,
+        config: ConfigOption = None,
+        target: TargetOption = "aws",
+        json_output: JsonOption = False,
+    ) -> None:
+        """Rotate the Redis AUTH token with zero downtime: ROTATE (old and new valid), store the
+        new secret version, update the api, verify V4-V6, then SET. On a failed verify the old
+        token is restored everywhere (exit 8). MATHVISUALS_TOKEN_FILE supplies a chosen token."""
+        from mathvisuals.deploy.rotation import TokenRotation
+
+        with session(env, config, target) as s:
+            orchestrator = make_orchestrator(s)
+            started_ms = int(time.time() * 1000)
+
+            def check() -> bool:
+                report = verify_report(
+                    s, code_sha256=None, only=("V4", "V5", "V6"), since_ms=started_ms
+                )
+                s.console.print(report.summary())
+                return bool(report.ok)
+
+            try:
+                new_fingerprint = TokenRotation(
+                    orchestrator, check, poll_seconds=0.5 if s.target == "local" else 15.0
+                ).run()
+            except DeployError as exc:
+                s.reporter.stop()
+                fail(exc)
+            s.reporter.stop()
+            write_status(s, None)
+            if json_output:
+                emit_json({"rotated": True, "secret": new_fingerprint})
+            else:
+                s.console.print(f"token rotated: {new_fingerprint}")
+
     @app.command("github-secrets")
     def github_secrets(
         env: EnvOption = None,
@@ -381,14 +459,66 @@ def register(app: typer.Typer) -> None:
                     s.console.print(f"{what}: {how}")
 
 
-def run_verify(s: Session, orchestrator: Orchestrator) -> bool | None:
-    """Placeholder until verify lands: returns None (not run)."""
-    del s, orchestrator
-    return None
+def http_client(method: str) -> Callable[[str, Mapping[str, str]], tuple[int, Any, object]]:
+    """V7's HTTP probe: (url, headers) -> (status, headers, JSON body or None)."""
+    import httpx2
+
+    def call(url: str, headers: Mapping[str, str]) -> tuple[int, Any, object]:
+        response = httpx2.request(method, url, headers=dict(headers), timeout=10)
+        try:
+            body: object = response.json()
+        except ValueError:
+            body = None
+        return response.status_code, response.headers, body
+
+    return call
+
+
+def verify_report(s: Session, *, code_sha256: str | None, only: tuple[str, ...] | None = None,
+                  since_ms: int | None = None) -> Any:  # fmt: skip
+    from mathvisuals.deploy.verify import verify
+
+    return verify(
+        s.config,
+        s.gateways,
+        target=s.target,
+        expected_code_sha256=code_sha256,
+        run_id=new_run_id(),
+        http_get=http_client("GET"),
+        http_options=http_client("OPTIONS"),
+        since_ms=since_ms,
+        log_interval_s=1.0 if s.target == "local" else 5.0,
+        only=only,
+    )
+
+
+def write_status(s: Session, report: Any, *, show_values: bool = False) -> Any:
+    from mathvisuals.deploy.status import build_status
+    from mathvisuals.model.clock import iso_now
+
+    status = build_status(
+        s.config,
+        s.gateways,
+        target=s.target,
+        verify_report=report,
+        tool_version=__version__,
+        now=iso_now(),
+        show_values=show_values,
+        templates=load_templates(),
+    )
+    status.write(Path(s.config.report.path))
+    return status
+
+
+def run_verify(s: Session, orchestrator: Orchestrator) -> bool:
+    """After ``up``: V1–V8 (V1–V6 locally), print the summary, write the status report."""
+    s.reporter.step("verify", "V1-V6" if s.target == "local" else "V1-V8")
+    report = verify_report(s, code_sha256=orchestrator.code_sha256)
+    s.reporter.stop()
+    s.console.print(report.summary())
+    write_status(s, report)
+    return bool(report.ok)
 
 
 def new_run_id() -> str:
     return uuid.uuid4().hex[:12]
-
-
-VerifyRunner = Callable[[Session, Orchestrator], "bool | None"]

@@ -131,6 +131,7 @@ class Orchestrator:
         self._options = options
         self._stack_policy = stack_policy
         self.result = UpResult()
+        self.code_sha256: str | None = None
         self.gateways = guard(gateways, self._before_mutation)
         extra = {"sleep": sleep} if sleep is not None else {}
         self._deployer = StackDeployer(
@@ -211,6 +212,7 @@ class Orchestrator:
         api = self.config.api
         self._reporter.step("artefact", "build")
         built = self._build_artifact()
+        self.code_sha256 = built.code_sha256
         key = built.key(api.artifact_prefix)
         region = self.gateways.artifacts.bucket_region(api.artifact_bucket)
         if region is None:
@@ -260,7 +262,9 @@ class Orchestrator:
         token_file = self._options.token_file
         if token_file is None:
             return SecretValue(generate_token(self.config.redis.token_length))
-        token = token_file.read_text(encoding="utf-8").strip()
+        # Read exactly as written: a stray newline would become part of the AUTH token (C14),
+        # so it is refused here just as `check` refuses it (MV150).
+        token = token_file.read_text(encoding="utf-8")
         problems = token_problems(token)
         if problems:
             raise CheckFailedError(f"{token_file}: {'; '.join(problems)}")

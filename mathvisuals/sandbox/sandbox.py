@@ -9,7 +9,6 @@ import logging
 import os
 import re
 import secrets
-import shutil
 import string
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
@@ -95,52 +94,56 @@ class Sandbox:
         return self.state_dir / "sandbox" / "redis"
 
     def up(self, token: str) -> Endpoints:
-        """Start redis-server (``requirepass`` = token) then ministack; reuse live ones."""
+        """Start redis-server (``requirepass`` = token) then ministack; reuse live ones as is."""
         if not _TOKEN.fullmatch(token):
             raise SandboxError("the token must be 16-128 characters of [A-Za-z0-9!&#$^<>-]")
         with self._locked():
             record = self._load()
             if record is not None and self._answering(record):
-                log.info("sandbox: reusing redis pid %d, ministack pid %d",
-                         record.redis_pid, record.ministack_pid)  # fmt: skip
+                log.info(
+                    "sandbox: reusing redis pid %d, ministack pid %d",
+                    record.redis_pid,
+                    record.ministack_pid,
+                )
                 return _endpoints(record)
             self._stop(record)
-            stack = ms.Ministack(
-                self.state_dir, 0, venv_dir=self.ministack_venv, region=self.region
-            )
-            # The slow, failure-prone install first, so that it never strands a redis-server.
-            stack.ensure_venv()
-            tls = self._tls()
-            redis = RedisServer(workdir=self.redis_dir, password=token, tls=tls, appendonly=False)
-            try:
-                redis.start()
-            except RedisServerError as exc:
-                raise SandboxError(f"redis-server did not start: {exc}") from exc
-            _started[_pid(redis.pid)] = redis
-            stack.redis_port = redis.port
-            try:
-                stack.start()
-            except BaseException:
-                self._stop_redis(_pid(redis.pid))
-                raise
-            _started[_pid(stack.pid)] = stack
-            record = _Record(
-                redis_pid=_pid(redis.pid),
-                redis_port=redis.port,
-                ministack_pid=_pid(stack.pid),
-                ministack_port=stack.port,
-                ca_file=str(tls.ca_file),
-                region=self.region,
-            )
+            self._forget()
+            record = self._start(token)
             self._save(record)
             return _endpoints(record)
+
+    def _start(self, token: str) -> _Record:
+        stack = ms.Ministack(self.state_dir, 0, venv_dir=self.ministack_venv, region=self.region)
+        # The slow, failure-prone install first, so that it never strands a redis-server.
+        stack.ensure_venv()
+        tls = self._tls()
+        redis = RedisServer(workdir=self.redis_dir, password=token, tls=tls, appendonly=False)
+        try:
+            redis.start()
+        except RedisServerError as exc:
+            raise SandboxError(f"redis-server did not start: {exc}") from exc
+        _started[_pid(redis.pid)] = redis
+        stack.redis_port = redis.port
+        try:
+            stack.start()
+        except BaseException:
+            self._stop_redis(_pid(redis.pid))
+            raise
+        _started[_pid(stack.pid)] = stack
+        return _Record(
+            redis_pid=_pid(redis.pid),
+            redis_port=redis.port,
+            ministack_pid=_pid(stack.pid),
+            ministack_port=stack.port,
+            ca_file=str(tls.ca_file),
+            region=self.region,
+        )
 
     def down(self) -> None:
         """Stop ministack (with its Lambda workers), then redis-server; forget the state."""
         with self._locked():
             self._stop(self._load())
-            with contextlib.suppress(FileNotFoundError):
-                self.state_file.unlink()
+            self._forget()
 
     def status(self) -> SandboxStatus:
         record = self._load()
@@ -205,12 +208,11 @@ class Sandbox:
         if record is None:
             return
         started = _started.pop(record.ministack_pid, None)
-        if isinstance(started, ms.Ministack):
-            started.stop()
-        else:
-            ms.stop_group(record.ministack_pid)
+        if not isinstance(started, ms.Ministack):
+            # Started by another process: stop it by PID alone (its group, if still ministack).
+            started = ms.Ministack(self.state_dir, record.redis_port, pid=record.ministack_pid)
+        started.stop()
         self._stop_redis(record.redis_pid)
-        shutil.rmtree(self.state_dir / "ministack" / "tmp", ignore_errors=True)
 
     def _stop_redis(self, pid: int) -> None:
         started = _started.pop(pid, None)
@@ -239,6 +241,10 @@ class Sandbox:
             return None
         except (ValueError, TypeError) as exc:
             raise SandboxError(f"{self.state_file} is unreadable; remove it") from exc
+
+    def _forget(self) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            self.state_file.unlink()
 
     def _save(self, record: _Record) -> None:
         partial = self.state_file.with_suffix(".json.partial")

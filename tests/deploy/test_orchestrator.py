@@ -196,7 +196,7 @@ def test_token_from_file_is_used_and_never_reported(
 ) -> None:
     token = "Sandbox-Token-0123456789abcdef"
     token_file = tmp_path / "token"
-    token_file.write_text(token + "\n")
+    token_file.write_text(token)
     orchestrator, gateways, reporter = make(config, tmp_path, token_file=token_file)
     result = orchestrator.up()
     assert gateways.secrets.value(config.redis.auth_secret_name).reveal() == token

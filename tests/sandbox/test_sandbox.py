@@ -7,6 +7,8 @@ import json
 import os
 import signal
 import stat
+import subprocess
+import sys
 import time
 import zipfile
 from collections.abc import Iterator
@@ -276,6 +278,27 @@ def test_down_leaves_no_process_behind(tmp_path: Path) -> None:
     with pytest.raises(SandboxError):
         sandbox.endpoints()
     sandbox.down()  # idempotent
+
+
+def test_down_stops_a_sandbox_another_process_started(tmp_path: Path) -> None:
+    # As with `mathvisuals sandbox up` then `... down`: the starter has exited by now.
+    script = (
+        "import sys; from pathlib import Path\n"
+        "from mathvisuals.sandbox.sandbox import Sandbox, ensure_token\n"
+        "state, venv = Path(sys.argv[1]), Path(sys.argv[2])\n"
+        "Sandbox(state, ministack_venv=venv).up(ensure_token(state / 'token'))\n"
+    )
+    subprocess.run([sys.executable, "-c", script, str(tmp_path), str(VENV)], check=True)
+    sandbox = Sandbox(tmp_path)
+    pids = sandbox.processes()
+    try:
+        assert sandbox.status().up
+        assert len(pids) == 2
+    finally:
+        sandbox.down()
+    assert [pid for pid in pids if alive(pid)] == []
+    assert not (tmp_path / "ministack" / "ministack.pid").exists()
+    assert not sandbox.state_file.exists()
 
 
 def test_up_after_a_crash_starts_fresh(tmp_path: Path) -> None:
