@@ -49,17 +49,17 @@ def ensure_venv(venv_dir: Path, *, timeout: float = 900.0) -> Path:
     script = venv_dir / "bin" / "ministack"
     stamp = venv_dir / STAMP_NAME
     with _locked(venv_dir.with_name(venv_dir.name + ".lock")):
-        if script.exists() and _read(stamp) == MINISTACK_VERSION:
+        if script.exists() and _read(stamp) == stamp_text():
             return script
         log.info("ministack: installing %s into %s", MINISTACK_VERSION, venv_dir)
         shutil.rmtree(venv_dir, ignore_errors=True)
         install_log = venv_dir.with_name(venv_dir.name + "-install.log")
         python = venv_dir / "bin" / "python"
+        pip = [str(python), "-m", "pip", "install", "--disable-pip-version-check"]
         steps = (
             [sys.executable, "-m", "venv", str(venv_dir)],
-            [str(python), "-m", "pip", "install", "--disable-pip-version-check",
-             f"ministack=={MINISTACK_VERSION}"],
-        )  # fmt: skip
+            [*pip, f"ministack=={MINISTACK_VERSION}"],
+        )
         with install_log.open("wb") as out:
             for step in steps:
                 try:
@@ -80,8 +80,14 @@ def ensure_venv(venv_dir: Path, *, timeout: float = 900.0) -> Path:
                     )
         if not script.exists():
             raise MinistackError(f"{script} is missing after the install; see {install_log}")
-        stamp.write_text(MINISTACK_VERSION, encoding="utf-8")
+        stamp.write_text(stamp_text() + "\n", encoding="utf-8")
         return script
+
+
+def stamp_text() -> str:
+    """The pinned version and the Python it runs on: Lambdas run with that interpreter too,
+    so a venv made by another Python is rebuilt to match artefacts built for this one."""
+    return f"ministack=={MINISTACK_VERSION} python{sys.version_info[0]}.{sys.version_info[1]}"
 
 
 @dataclass

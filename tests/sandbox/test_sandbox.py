@@ -344,5 +344,6 @@ def test_up_refuses_a_token_redis_cannot_carry(tmp_path: Path) -> None:
 
 def test_the_venv_is_pinned() -> None:
     ensure_venv(VENV)
-    stamp = VENV / ".mathvisuals-ministack-version"
-    assert stamp.read_text(encoding="utf-8") == MINISTACK_VERSION
+    stamp = (VENV / ".mathvisuals-ministack-version").read_text(encoding="utf-8").split()
+    assert stamp == [f"ministack=={MINISTACK_VERSION}", "python{}.{}".format(*sys.version_info)]
+    assert (VENV / "bin" / "python").resolve().name.startswith("python3")
