@@ -80,10 +80,13 @@ class Sandbox:
         *,
         ministack_venv: Path | None = None,
         region: str = "eu-north-1",
+        gateway_port: int = 0,
     ) -> None:
+        """``gateway_port`` 0 picks a free loopback port; ``endpoints()`` tells which."""
         self.state_dir = state_dir.resolve()
         self.ministack_venv = ministack_venv
         self.region = region
+        self.gateway_port = gateway_port
 
     @property
     def state_file(self) -> Path:
@@ -113,7 +116,13 @@ class Sandbox:
             return _endpoints(record)
 
     def _start(self, token: str) -> _Record:
-        stack = ms.Ministack(self.state_dir, 0, venv_dir=self.ministack_venv, region=self.region)
+        stack = ms.Ministack(
+            self.state_dir,
+            0,
+            venv_dir=self.ministack_venv,
+            port=self.gateway_port,
+            region=self.region,
+        )
         # The slow, failure-prone install first, so that it never strands a redis-server.
         stack.ensure_venv()
         tls = self._tls()

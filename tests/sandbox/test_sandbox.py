@@ -21,6 +21,7 @@ import pytest
 
 from mathvisuals.sandbox import SandboxError
 from mathvisuals.sandbox.ministack import MINISTACK_VERSION, ensure_venv
+from mathvisuals.sandbox.redis_server import free_port
 from mathvisuals.sandbox.resp import RespError, connect
 from mathvisuals.sandbox.sandbox import Endpoints, Sandbox, ensure_token, generate_token
 
@@ -257,9 +258,11 @@ def test_second_up_reuses_live_processes(running: Running) -> None:
 
 
 def test_down_leaves_no_process_behind(tmp_path: Path) -> None:
-    sandbox = Sandbox(tmp_path, ministack_venv=VENV)
+    port = free_port()
+    sandbox = Sandbox(tmp_path, ministack_venv=VENV, gateway_port=port)
     endpoints = sandbox.up(ensure_token(tmp_path / "token"))
     try:
+        assert endpoints.aws_endpoint_url == f"http://127.0.0.1:{port}"
         invoke_probe(endpoints, "worker-probe")
         pids = sandbox.processes()
         # redis-server, ministack and the warm Lambda worker it keeps.
