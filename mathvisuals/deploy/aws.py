@@ -449,6 +449,25 @@ class AwsCloudFormation(_Gateway):
             lambda: self._client.continue_update_rollback(StackName=stack, **extra),
         )
 
+    def physical_ids(self, stack: str) -> set[str]:
+        def pages() -> list[dict[str, Any]]:
+            paginator = self._client.get_paginator("list_stack_resources")
+            return [
+                item
+                for page in paginator.paginate(StackName=stack)
+                for item in page.get("StackResourceSummaries", [])
+            ]
+
+        try:
+            resources = self._raw("ListStackResources", pages)
+        except ClientError as exc:
+            if "does not exist" in _message(exc):
+                return set()
+            raise self._error("ListStackResources", exc) from exc
+        return {
+            str(item["PhysicalResourceId"]) for item in resources if "PhysicalResourceId" in item
+        }
+
     def exports(self) -> Mapping[str, str]:
         def pages() -> list[dict[str, Any]]:
             paginator = self._client.get_paginator("list_exports")

@@ -115,6 +115,7 @@ class Session:
     gateways: Gateways
     reporter: RichReporter
     console: Console
+    token_file: Path | None = None
 
 
 def fail(exc: DeployError) -> NoReturn:
@@ -156,11 +157,28 @@ def session(env: str | None, config: Path | None, target: str) -> Iterator[Sessi
                 f"is {loaded.env.region} but AWS_REGION/AWS_DEFAULT_REGION says {region}",
                 "unset the variable or fix the file; shared, data and api share one region",
             )
+        local = None
+        if target == "local":
+            from mathvisuals.deploy.local import FollowingCache, start_local
+
+            reporter_console = Console(file=sys.stderr, highlight=False)
+            with reporter_console.status("starting the sandbox (ministack + TLS redis-server)"):
+                local = start_local(STATE_DIR)
+            loaded = local.configure(loaded)
         gateways = connect(loaded, target)  # type: ignore[arg-type]
+        if local is not None:
+            gateways.cache = FollowingCache(gateways.cache, local.sandbox, local.token_file)
         console = Console(file=sys.stderr, highlight=False)
         reporter = RichReporter(console)
         try:
-            yield Session(loaded, target, gateways, reporter, console)  # type: ignore[arg-type]
+            yield Session(
+                loaded,
+                target,  # type: ignore[arg-type]
+                gateways,
+                reporter,
+                console,
+                token_file=local.token_file if local else None,
+            )
         finally:
             reporter.stop()
     except DeployError as exc:
@@ -216,7 +234,7 @@ def make_orchestrator(s: Session, **options: Any) -> Orchestrator:
         lock=lock,
         options=Options(
             target=s.target,
-            token_file=deploy_environment().token_file,
+            token_file=deploy_environment().token_file or s.token_file,
             poll_seconds=0.5 if local else 5.0,
             redis_ca_file=s.config.local.redis_ca_file if local else "",
             **options,
@@ -289,11 +307,14 @@ def register(app: typer.Typer) -> None:
             except DeployError as exc:
                 s.reporter.stop()
                 fail(exc)
+            endpoint = result.outputs.get("api.ApiEndpoint")
+            if endpoint and s.target == "local":
+                endpoint = emulated_api_url(s.config, endpoint)
             summary = {
                 "changed": result.changed,
                 "mutating_calls": len(result.mutations),
                 "steps": [vars(step) for step in result.steps],
-                "api_endpoint": result.outputs.get("api.ApiEndpoint"),
+                "api_endpoint": endpoint,
                 "config_version": result.config_version,
                 "secret": result.secret_fingerprint,
                 "verified": verified,
@@ -452,6 +473,11 @@ def register(app: typer.Typer) -> None:
                 s.reporter.stop()
                 fail(exc)
             s.reporter.stop()
+            if s.target == "local":
+                from mathvisuals.sandbox.sandbox import Sandbox
+
+                Sandbox(STATE_DIR).down()
+                done.append(("sandbox processes", "stopped"))
             if json_output:
                 emit_json([{"resource": what, "outcome": how} for what, how in done])
             else:
@@ -518,6 +544,13 @@ def run_verify(s: Session, orchestrator: Orchestrator) -> bool:
     s.console.print(report.summary())
     write_status(s, report)
     return bool(report.ok)
+
+
+def emulated_api_url(config: EnvironmentConfig, api_endpoint: str) -> str:
+    """The stage URL through ministack's gateway: /_aws/execute-api/<api id>/<stage>."""
+    api_id = api_endpoint.split("//", 1)[-1].split(".", 1)[0]
+    base = config.local.endpoint_url.rstrip("/")
+    return f"{base}/_aws/execute-api/{api_id}/{config.api.stage_name}"
 
 
 def new_run_id() -> str:

@@ -199,7 +199,13 @@ class Orchestrator:
             if name in ours and owner:
                 problems.append(f"parameter {name} belongs to stack {owner}")
         group = self.gateways.cache.replication_group(config.redis.replication_group_id)
-        if group is not None and group.owning_stack != config.stacks.data:
+        # The ownership tag is authoritative in AWS; emulators omit it, so a group that the data
+        # stack lists among its resources is ours too.
+        if (
+            group is not None
+            and group.owning_stack != config.stacks.data
+            and group.group_id not in self.gateways.cloudformation.physical_ids(config.stacks.data)
+        ):
             problems.append(
                 f"replication group {group.group_id} belongs to {group.owning_stack or 'no stack'}"
             )

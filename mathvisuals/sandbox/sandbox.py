@@ -275,7 +275,7 @@ def ensure_token(path: Path = Path(".mathvisuals/token")) -> str:
     """The harness token: generated once (48 of ``A-Za-z0-9-``), kept 0600, never printed."""
     if path.exists():
         path.chmod(0o600)
-        token = path.read_text(encoding="utf-8").strip()
+        token = path.read_text(encoding="utf-8")
         if not _TOKEN.fullmatch(token):
             raise SandboxError(f"{path} does not hold a valid token; remove it to get a new one")
         return token
@@ -283,7 +283,7 @@ def ensure_token(path: Path = Path(".mathvisuals/token")) -> str:
     token = generate_token()
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-        handle.write(token + "\n")
+        handle.write(token)  # no newline: the file is read exactly as written (C14)
     return token
 
 

@@ -118,6 +118,10 @@ class FakeCloudFormation:
         found = self.stacks[stack]
         found.state = replace(found.state, status="UPDATE_ROLLBACK_COMPLETE")
 
+    def physical_ids(self, stack: str) -> set[str]:
+        found = self.stacks.get(stack)
+        return set(found.state.outputs.values()) if found else set()
+
     def exports(self) -> Mapping[str, str]:
         return {
             f"{name}-{key}": value
