@@ -8,6 +8,7 @@ converged run makes no mutating call at all.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,7 +18,9 @@ from mathvisuals.deploy.config import EnvironmentConfig
 from mathvisuals.deploy.errors import (
     CheckFailedError,
     CredentialsError,
+    DeploymentFailedError,
     PreflightBlockedError,
+    WaitTimeoutError,
 )
 from mathvisuals.deploy.gateway import Gateways, ParameterInfo, SecretValue
 from mathvisuals.deploy.guard import guard
@@ -133,6 +136,7 @@ class Orchestrator:
         self.result = UpResult()
         self.code_sha256: str | None = None
         self.gateways = guard(gateways, self._before_mutation)
+        self._sleep = sleep or time.sleep
         extra = {"sleep": sleep} if sleep is not None else {}
         self._deployer = StackDeployer(
             self.gateways.cloudformation,
@@ -374,9 +378,30 @@ class Orchestrator:
         spec = self.spec(role, live)
         self._reporter.step(role, spec.name)
         outcome = self._deployer.deploy(spec, WAIT_LIMITS[role])
+        if role == "api" and outcome != "unchanged":
+            self._wait_function_ready()
         state = self.gateways.cloudformation.describe(spec.name)
         self.result.outputs.update({f"{role}.{k}": v for k, v in state.outputs.items()})
         self._record(role, outcome, spec.name)
+
+    def _wait_function_ready(self, limit: float = 300.0) -> None:
+        """A stack update leaves the function Pending/InProgress for a while; verification and
+        the next rotation step need it Active with the update applied."""
+        deadline = time.monotonic() + limit
+        name = self.config.api.function_name
+        while True:
+            info = self.gateways.functions.configuration(name)
+            if info is None or (
+                info.state == "Active" and info.last_update_status in ("Successful", "")
+            ):
+                return
+            if info.last_update_status == "Failed":
+                raise DeploymentFailedError(f"the update of function {name} failed")
+            if time.monotonic() >= deadline:
+                raise WaitTimeoutError(
+                    f"function {name} still {info.state}/{info.last_update_status}"
+                )
+            self._sleep(self._options.poll_seconds)
 
     def _record(self, name: str, result: str, detail: str = "") -> None:
         self.result.steps.append(StepResult(name, result, detail))

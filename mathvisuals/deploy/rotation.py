@@ -82,10 +82,17 @@ class TokenRotation:
         change_set = o.gateways.cloudformation.create_change_set(spec, "UPDATE")
         if change_set.empty:
             return
+        # ministack reports the AuthToken change as a Conditional replacement; it replaces
+        # nothing there. In AWS only a plain Modify is accepted (deploy.md §5.14 step 7).
+        group_ok = ("False", "Conditional") if o._options.target == "local" else ("False",)
         unexpected = [
             c
             for c in change_set.changes
-            if not (c.logical_id == "RedisReplicationGroup" and c.replacement == "False")
+            if not (
+                (c.logical_id == "RedisReplicationGroup" and c.replacement in group_ok)
+                # The endpoint parameters read the group's attributes, so they are re-evaluated.
+                or (c.resource_type == "AWS::SSM::Parameter" and c.replacement == "False")
+            )
         ]
         if unexpected:
             o.gateways.cloudformation.delete_change_set(change_set)
