@@ -237,6 +237,7 @@ class DeployEnvironment:
     github_token: str | None = field(default=None, repr=False)
     github_api_url: str = "https://api.github.com"
     github_actions: bool = False
+    state_dir: Path = Path(".mathvisuals")
 
 
 def deploy_environment(environ: Mapping[str, str] | None = None) -> DeployEnvironment:
@@ -247,4 +248,5 @@ def deploy_environment(environ: Mapping[str, str] | None = None) -> DeployEnviro
         github_token=_first(env, ("GITHUB_TOKEN",)),
         github_api_url=_first(env, ("GITHUB_API_URL",)) or "https://api.github.com",
         github_actions=parse_bool(_first(env, ("GITHUB_ACTIONS",))) is True,
+        state_dir=Path(_first(env, ("MATHVISUALS_STATE_DIR",)) or ".mathvisuals"),
     )

@@ -28,7 +28,14 @@ from mathvisuals.deploy.model import Flags, StackEvent
 from mathvisuals.deploy.orchestrator import Options, Orchestrator, load_templates
 from mathvisuals.settings import deploy_environment
 
-STATE_DIR = Path(".mathvisuals")
+CACHE_DIR = Path(".mathvisuals")  # reusable across runs: ministack venv, dependency cache
+
+
+def state_dir() -> Path:
+    """Where a run keeps its processes, locks and artefacts (``MATHVISUALS_STATE_DIR``)."""
+    return deploy_environment().state_dir
+
+
 Target = Literal["aws", "local"]
 
 EnvOption = Annotated[
@@ -163,7 +170,7 @@ def session(env: str | None, config: Path | None, target: str) -> Iterator[Sessi
 
             reporter_console = Console(file=sys.stderr, highlight=False)
             with reporter_console.status("starting the sandbox (ministack + TLS redis-server)"):
-                local = start_local(STATE_DIR)
+                local = start_local(state_dir(), CACHE_DIR / "ministack" / "venv")
             loaded = local.configure(loaded)
         gateways = connect(loaded, target)  # type: ignore[arg-type]
         if local is not None:
@@ -205,23 +212,23 @@ def connect(config: EnvironmentConfig, target: Target) -> Gateways:
     return gateways
 
 
-def make_orchestrator(s: Session, **options: Any) -> Orchestrator:
+def make_orchestrator(s: Session, *, rotating: bool = False, **options: Any) -> Orchestrator:
     from mathvisuals.deploy.artifact import build_artifact
     from mathvisuals.deploy.locks import FileLock, S3Lock
 
     local = s.target == "local"
     lock = (
-        FileLock(STATE_DIR / "locks" / f"{s.config.name}.lock")
+        FileLock(state_dir() / "locks" / f"{s.config.name}.lock")
         if local
         else S3Lock(s.gateways.artifacts, s.config.api.artifact_bucket, s.config.name)
     )
 
     def artifact() -> Any:
         return build_artifact(
-            STATE_DIR / "artifacts",
+            state_dir() / "artifacts",
             python_version=None if local else "3.12",
             platform="manylinux2014_x86_64",
-            cache_dir=STATE_DIR / "cache",
+            cache_dir=CACHE_DIR / "cache",
         )
 
     policy = Path("infra/data/stack-policy.json")
@@ -234,7 +241,9 @@ def make_orchestrator(s: Session, **options: Any) -> Orchestrator:
         lock=lock,
         options=Options(
             target=s.target,
-            token_file=deploy_environment().token_file or s.token_file,
+            # The sandbox's token seeds a new secret; a rotation needs a new token instead
+            # (generated, or the one an operator put in MATHVISUALS_TOKEN_FILE).
+            token_file=deploy_environment().token_file or (None if rotating else s.token_file),
             poll_seconds=0.5 if local else 5.0,
             redis_ca_file=s.config.local.redis_ca_file if local else "",
             **options,
@@ -323,15 +332,7 @@ def register(app: typer.Typer) -> None:
             if json_output:
                 emit_json(summary)
             else:
-                s.console.print(
-                    "no changes: everything was already up to date"
-                    if not result.changed
-                    else f"deployed with {len(result.mutations)} mutating calls"
-                )
-                if verified:
-                    s.console.print("mode: kv (verified)")
-                if summary["api_endpoint"]:
-                    s.console.print(f"api: {summary['api_endpoint']}/api/health")
+                print_up_summary(s, result, verified, endpoint)
             if verified is False:
                 raise typer.Exit(8)
 
@@ -388,7 +389,7 @@ def register(app: typer.Typer) -> None:
         from mathvisuals.deploy.rotation import TokenRotation
 
         with session(env, config, target) as s:
-            orchestrator = make_orchestrator(s)
+            orchestrator = make_orchestrator(s, rotating=True)
             started_ms = int(time.time() * 1000)
 
             def check() -> bool:
@@ -476,7 +477,7 @@ def register(app: typer.Typer) -> None:
             if s.target == "local":
                 from mathvisuals.sandbox.sandbox import Sandbox
 
-                Sandbox(STATE_DIR).down()
+                Sandbox(state_dir()).down()
                 done.append(("sandbox processes", "stopped"))
             if json_output:
                 emit_json([{"resource": what, "outcome": how} for what, how in done])
@@ -544,6 +545,41 @@ def run_verify(s: Session, orchestrator: Orchestrator) -> bool:
     s.console.print(report.summary())
     write_status(s, report)
     return bool(report.ok)
+
+
+SEED_STEPS = {
+    "preflight": "0 preflight (identity, ownership)",
+    "artefact": "0 Lambda artefact",
+    "secret": "2 auth-token secret",
+    "shared": "1 shared stack (exports)",
+    "allow-lists": "4 allow-list parameters",
+    "data": "3 data stack (VPC + Redis)",
+    "api": "5 api stack (Lambda env)",
+}
+
+
+def print_up_summary(s: Session, result: Any, verified: bool | None, endpoint: str | None) -> None:
+    """The status table of the seed's steps, the verdict and the URL a person can curl."""
+    from rich.table import Table
+
+    table = Table(title=f"{s.config.name} ({s.target})", title_justify="left")
+    for column in ("seed step", "result", "detail"):
+        table.add_column(column)
+    for step in result.steps:
+        table.add_row(SEED_STEPS.get(step.name, step.name), step.result, step.detail)
+    verdict = {True: "passed", False: "FAILED", None: "not run"}[verified]
+    table.add_row("5 verify (V1-V6)" if s.target == "local" else "5 verify (V1-V8)", verdict, "")
+    s.console.print(table)
+    s.console.print(
+        "no changes: everything was already up to date"
+        if not result.changed
+        else f"deployed with {len(result.mutations)} mutating calls"
+    )
+    if verified:
+        s.console.print("mode: kv (verified)")
+    s.console.print(f"report: {s.config.report.path}.md")
+    if endpoint:
+        s.console.print(f"api: {endpoint}/api/health")
 
 
 def emulated_api_url(config: EnvironmentConfig, api_endpoint: str) -> str:

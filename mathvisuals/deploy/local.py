@@ -32,11 +32,11 @@ class LocalTarget:
         return config.model_copy(update={"local": local})
 
 
-def start_local(state_dir: Path) -> LocalTarget:
+def start_local(state_dir: Path, ministack_venv: Path | None = None) -> LocalTarget:
     """Bring the sandbox up (or reuse it) with the token the secret will be created with."""
     token_file = state_dir / "token"
     token = ensure_token(token_file)
-    sandbox = Sandbox(state_dir)
+    sandbox = Sandbox(state_dir, ministack_venv=ministack_venv)
     return LocalTarget(sandbox, sandbox.up(token), token_file)
 
 
