@@ -12,7 +12,15 @@ import typer
 from mathvisuals.deploy.errors import DeployError
 
 app = typer.Typer(
-    help="Math Visuals storage API and the tooling that provisions its Redis data plane.",
+    help=(
+        "Math Visuals storage API and the tooling that provisions its Redis data plane.\n\n"
+        "The deployment workflow, per environment file infra/environments/<env>.toml: "
+        "check (offline) → plan (read-only) → up (artefact, auth secret, shared stack, "
+        "allow-lists, data stack, api stack, then verify and the status report) → status / "
+        "verify any time → rotate-token → github-secrets → down. "
+        "--target local runs the same workflow against the local sandbox "
+        "(ministack + a TLS redis-server); serve runs the API alone."
+    ),
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,

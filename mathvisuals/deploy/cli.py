@@ -271,14 +271,37 @@ def register(app: typer.Typer) -> None:
         Nothing is changed. Exit 0 when the plan can run, 5/6 when blocked.
         """
         with session(env, config, target) as s:
-            result = make_orchestrator(s).plan()
+            try:
+                result = make_orchestrator(s).plan()
+            except DeployError as exc:
+                s.reporter.stop()
+                fail(exc)
+            s.reporter.stop()
+            stacks: list[dict[str, Any]] = [
+                {
+                    "stack": p.stack,
+                    "action": "none" if p.unchanged else p.action.value,
+                    "why": "up to date" if p.unchanged else p.why,
+                    "changes": [vars(c) for c in p.changes],
+                    "needs_allow_replace": [c.logical_id for c in p.refused],
+                }
+                for p in result.stacks
+            ]
             if json_output:
-                emit_json({"stacks": [vars(p) | {"action": p.action.value} for p in result.stacks],
-                           "notes": result.notes})  # fmt: skip
+                emit_json({"stacks": stacks, "notes": result.notes})
             else:
-                for preview in result.stacks:
-                    state = "up to date" if preview.unchanged else preview.why
-                    s.console.print(f"{preview.stack}: {preview.action.value} ({state})")
+                for item in stacks:
+                    s.console.print(f"{item['stack']}: {item['action']} ({item['why']})")
+                    for change in item["changes"]:
+                        s.console.print(
+                            f"    {change['action']} {change['logical_id']} "
+                            f"({change['resource_type']}) replacement={change['replacement']}"
+                        )
+                    if item["needs_allow_replace"]:
+                        s.console.print(
+                            "    refused without --allow-replace: "
+                            + ", ".join(item["needs_allow_replace"])
+                        )
                 for note in result.notes:
                     s.console.print(note)
 

@@ -8,6 +8,7 @@ converged run makes no mutating call at all.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -25,8 +26,9 @@ from mathvisuals.deploy.errors import (
 from mathvisuals.deploy.gateway import Gateways, ParameterInfo, SecretValue
 from mathvisuals.deploy.guard import guard
 from mathvisuals.deploy.locks import Lock
-from mathvisuals.deploy.model import Flags, StackRole, StackSpec
+from mathvisuals.deploy.model import Action, Flags, StackRole, StackSpec
 from mathvisuals.deploy.parameters import Live, config_version, stack_parameters
+from mathvisuals.deploy.plan import refused_replacements
 from mathvisuals.deploy.progress import Reporter
 from mathvisuals.deploy.stacks import WAIT_LIMITS, Preview, StackDeployer
 from mathvisuals.deploy.token import fingerprint, generate_token, token_problems
@@ -410,17 +412,59 @@ class Orchestrator:
     # Read-only preview ---------------------------------------------------------------------
 
     def plan(self, *, describe_changes: bool = True) -> PlanResult:
-        """Preflight and a preview of each stack; never mutates (change sets are deleted)."""
+        """Preflight and a preview of each stack. Nothing is deployed: change sets are created
+        only to be described and deleted, through the unguarded gateway (no lock taken)."""
         self.preflight()
         result = PlanResult()
         secret = self.gateways.secrets.describe(self.config.redis.auth_secret_name)
         version = secret.current_version if secret and secret.current_version else None
         if version is None:
-            result.notes.append("secret: would be created")
+            result.notes.append("secret: would be created with a generated token")
+        previewer = StackDeployer(
+            self._raw.cloudformation, self._reporter, flags=self._options.flags
+        )
         for role in ROLES:
+            live = Live(secret_version_id=version or "")
             if role == "api":
-                result.notes.append("api: parameters depend on the data stack; previewed by up")
-                continue
-            preview = self._deployer.preview(self.spec(role, Live(secret_version_id=version or "")))
+                planned = self._planned_api_inputs(version)
+                if planned is None:
+                    result.notes.append(
+                        "api: previewed once the data stack has written its parameters"
+                    )
+                    continue
+                live = planned
+            spec = self.spec(role, live)
+            preview = previewer.preview(spec)
+            if (
+                describe_changes
+                and version
+                and not preview.unchanged
+                and preview.action
+                in (
+                    Action.CREATE,
+                    Action.UPDATE,
+                )
+            ):
+                changes = previewer.preview_changes(spec)
+                preview = dataclasses.replace(
+                    preview,
+                    changes=changes,
+                    refused=tuple(refused_replacements(changes, self._options.flags.allow_replace)),
+                )
             result.stacks.append(preview)
         return result
+
+    def _planned_api_inputs(self, version: str | None) -> Live | None:
+        config = self.config
+        keys = ("endpoint", "port", "examples-origins", "svg-origins")
+        found = self.gateways.parameters.get([config.ssm_name(key) for key in keys])
+        if version is None or len(found) < len(keys):
+            return None
+        built = self._build_artifact()
+        self._artifact_version = (
+            self.gateways.artifacts.head(
+                config.api.artifact_bucket, built.key(config.api.artifact_prefix)
+            )
+            or ""
+        )
+        return self.live_values(version, built, self.desired_origins())

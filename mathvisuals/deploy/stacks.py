@@ -14,7 +14,15 @@ from mathvisuals.deploy.errors import (
     WaitTimeoutError,
 )
 from mathvisuals.deploy.gateway import CloudFormation
-from mathvisuals.deploy.model import Action, ChangeSet, Flags, StackEvent, StackSpec, StackState
+from mathvisuals.deploy.model import (
+    Action,
+    Change,
+    ChangeSet,
+    Flags,
+    StackEvent,
+    StackSpec,
+    StackState,
+)
 from mathvisuals.deploy.plan import Operation, decide, hint_for, refused_replacements, settle
 from mathvisuals.deploy.progress import Reporter
 
@@ -32,7 +40,8 @@ class Preview:
     stack: str
     action: Action
     why: str
-    changes: tuple[str, ...] = ()
+    changes: tuple[Change, ...] = ()
+    refused: tuple[Change, ...] = ()
     unchanged: bool = False
 
 
@@ -80,7 +89,7 @@ class StackDeployer:
             return Preview(spec.name, decision.action, "up to date", unchanged=True)
         return Preview(spec.name, decision.action, decision.why)
 
-    def preview_changes(self, spec: StackSpec) -> tuple[str, ...]:
+    def preview_changes(self, spec: StackSpec) -> tuple[Change, ...]:
         """Create a change set only to describe it, then delete it (``plan``)."""
         state = self._cfn.describe(spec.name)
         healthy = state.exists and state.status != "REVIEW_IN_PROGRESS"
@@ -89,10 +98,7 @@ class StackDeployer:
         if change_set.empty:
             return ()
         self._cfn.delete_change_set(change_set)
-        return tuple(
-            f"{c.action} {c.logical_id} ({c.resource_type}) replacement={c.replacement}"
-            for c in change_set.changes
-        )
+        return change_set.changes
 
     # Mutating ------------------------------------------------------------------------------
 

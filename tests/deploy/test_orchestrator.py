@@ -289,4 +289,27 @@ def test_plan_never_mutates(config: EnvironmentConfig, tmp_path: Path) -> None:
     plan = orchestrator.plan()
     assert orchestrator.result.mutations == []
     assert [p.stack for p in plan.stacks] == [config.stacks.shared, config.stacks.data]
-    assert "secret: would be created" in plan.notes
+    assert plan.notes[0].startswith("secret: would be created")
+
+
+def test_plan_previews_changes_and_the_replacement_guard(
+    config: EnvironmentConfig, tmp_path: Path
+) -> None:
+    orchestrator, gateways, _ = make(config, tmp_path)
+    orchestrator.up()
+    cfn = gateways.cloudformation
+    assert isinstance(cfn, FakeCloudFormation)
+    changed = config.model_copy(
+        update={"redis": config.redis.model_copy(update={"node_type": "cache.t4g.medium"})}
+    )
+    cfn.next_changes = (
+        Change("Modify", "RedisReplicationGroup", "AWS::ElastiCache::ReplicationGroup", "True"),
+    )
+    planner, _, _ = make(changed, tmp_path, gateways)
+    plan = planner.plan()
+    data = next(p for p in plan.stacks if p.stack == config.stacks.data)
+    assert [c.logical_id for c in data.refused] == ["RedisReplicationGroup"]
+    assert all(p.unchanged for p in plan.stacks if p.stack != config.stacks.data)
+    assert planner.result.mutations == []  # change sets were only described, then deleted
+    assert cfn.calls[-1] == ("delete_change_set", config.stacks.data)
+    assert cfn.describe(config.stacks.data).parameters["RedisNodeType"] == "cache.t4g.small"
