@@ -1,0 +1,106 @@
+"""Runs the HTTP scenarios against one ``mathvisuals serve`` process and one Redis."""
+
+from __future__ import annotations
+
+import http.client
+import itertools
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench import redis_stats
+from bench.load import LoadResult, Request, wrk
+from bench.redis_stats import RoundTrips
+from bench.scenarios import Scenario
+from bench.servers import LOOPBACK, ApiServer, BenchRedis, request
+
+WARMUP_S = 1.0
+ROUND_TRIP_REQUESTS = 20
+
+
+@dataclass(frozen=True)
+class Result:
+    scenario: Scenario
+    redis: str  # "plain" or "tls"
+    workers: int
+    load: LoadResult
+    round_trips: RoundTrips
+    rss_idle_kib: int
+    rss_peak_kib: int
+
+
+class RssSampler(threading.Thread):
+    """Samples the server's resident memory every 100 ms while the load runs."""
+
+    def __init__(self, server: ApiServer) -> None:
+        super().__init__(daemon=True)
+        self.server = server
+        self.peak = 0
+        self._done = threading.Event()
+
+    def run(self) -> None:
+        while not self._done.wait(0.1):
+            self.peak = max(self.peak, self.server.rss_kib())
+
+    def stop(self) -> int:
+        self._done.set()
+        self.join()
+        return self.peak
+
+
+def send_all(port: int, requests: Sequence[Request]) -> int:
+    """Send ``requests`` in order on one keep-alive connection; every one must succeed."""
+    conn = http.client.HTTPConnection(LOOPBACK, port, timeout=30)
+    try:
+        for item in requests:
+            body = item.body.read_bytes() if item.body else None
+            status, text = request(port, item.method, item.path, body, connection=conn)
+            if status >= 300:
+                raise RuntimeError(f"{item.method} {item.path} → {status}: {text[:200]!r}")
+    finally:
+        conn.close()
+    return len(requests)
+
+
+def run_scenarios(
+    redis: BenchRedis,
+    scenarios: Sequence[Scenario],
+    seconds: float,
+    logdir: Path,
+    *,
+    workers: int = 1,
+) -> list[Result]:
+    server = ApiServer(redis.env(), logdir, workers=workers)
+    server.start()
+    client = redis.client()
+    results: list[Result] = []
+    try:
+        for scenario in scenarios:
+            client.flushall()
+            send_all(server.port, scenario.seed)
+            wrk(server.base, scenario.requests, WARMUP_S)
+            idle = server.rss_kib()
+            sampler = RssSampler(server)
+            sampler.start()
+            load = wrk(server.base, scenario.requests, seconds)
+            peak = sampler.stop()
+            cycle = list(itertools.islice(itertools.cycle(scenario.requests), ROUND_TRIP_REQUESTS))
+            trips = redis_stats.measure(client, lambda c=cycle: send_all(server.port, c))
+            result = Result(scenario, redis.name, workers, load, trips, idle, peak)
+            print_result(result)
+            results.append(result)
+    finally:
+        client.close()
+        server.stop()
+    return results
+
+
+def print_result(r: Result) -> None:
+    load = r.load
+    print(
+        f"  {r.scenario.name:<18} {r.redis:<5} w{r.workers} {load.rps:>9,.0f} req/s  "
+        f"p50 {load.p50_ms:6.2f} ms  p99 {load.p99_ms:6.2f} ms  errors {load.errors}  "
+        f"rss {r.rss_peak_kib / 1024:5.1f} MiB  round trips {r.round_trips.describe()}",
+        flush=True,
+    )
