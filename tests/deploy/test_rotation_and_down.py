@@ -8,7 +8,9 @@ import pytest
 
 from mathvisuals.deploy.config import EnvironmentConfig, load_config
 from mathvisuals.deploy.errors import RefusedError, VerificationError
-from mathvisuals.deploy.gateway import ReplicationGroupInfo
+from mathvisuals.deploy.gateway import Gateways, ReplicationGroupInfo
+from mathvisuals.deploy.orchestrator import Orchestrator
+from mathvisuals.deploy.progress import RecordingReporter
 from mathvisuals.deploy.model import Change
 from mathvisuals.deploy.rotation import TokenRotation
 from mathvisuals.deploy.teardown import DownOptions, down
@@ -21,7 +23,9 @@ def config() -> EnvironmentConfig:
     return load_config(Path("infra/environments/local.toml"))
 
 
-def deployed(config: EnvironmentConfig, tmp_path: Path):  # type: ignore[no-untyped-def]
+def deployed(
+    config: EnvironmentConfig, tmp_path: Path
+) -> tuple[Orchestrator, Gateways, RecordingReporter]:
     orchestrator, gateways, reporter = make(config, tmp_path)
     orchestrator.up()
     cache = gateways.cache
