@@ -9,9 +9,9 @@ import pytest
 from mathvisuals.deploy.config import EnvironmentConfig, load_config
 from mathvisuals.deploy.errors import RefusedError, VerificationError
 from mathvisuals.deploy.gateway import Gateways, ReplicationGroupInfo
+from mathvisuals.deploy.model import Change
 from mathvisuals.deploy.orchestrator import Orchestrator
 from mathvisuals.deploy.progress import RecordingReporter
-from mathvisuals.deploy.model import Change
 from mathvisuals.deploy.rotation import TokenRotation
 from mathvisuals.deploy.teardown import DownOptions, down
 from tests.deploy.fakes import FakeCache, FakeCloudFormation, FakeSecrets
@@ -78,11 +78,12 @@ def test_data_update_with_unexpected_changes_is_refused(
     orchestrator, gateways, _ = deployed(config, tmp_path)
     cfn = gateways.cloudformation
     assert isinstance(cfn, FakeCloudFormation)
+    fake: FakeCloudFormation = cfn
 
     class Sequenced(TokenRotation):
         def _deploy_api(self, version: str) -> None:
             super()._deploy_api(version)
-            cfn.next_changes = (Change("Modify", "Vpc", "AWS::EC2::VPC", "True"),)
+            fake.next_changes = (Change("Modify", "Vpc", "AWS::EC2::VPC", "True"),)
 
     with pytest.raises(RefusedError, match="Vpc"):
         Sequenced(orchestrator, lambda: True, sleep=lambda _: None).run()
