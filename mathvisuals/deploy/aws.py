@@ -40,12 +40,14 @@ from mathvisuals.deploy.errors import (
     WaitTimeoutError,
 )
 from mathvisuals.deploy.gateway import (
+    AlarmInfo,
     FunctionInfo,
     Gateways,
     ParameterInfo,
     ReplicationGroupInfo,
     SecretInfo,
     SecretValue,
+    SubscriptionInfo,
 )
 from mathvisuals.deploy.model import Change, ChangeSet, StackEvent, StackSpec, StackState
 
@@ -114,6 +116,8 @@ _IAM_ACTION = {
     "PutPublicAccessBlock": "PutBucketPublicAccessBlock",
     "Invoke": "InvokeFunction",
 }
+# Operations of a gateway's second service (AwsMonitoring reads CloudWatch and SNS).
+_IAM_SERVICE = {"ListSubscriptionsByTopic": "sns", "Subscribe": "sns"}
 # AWS validation errors echo the offending value: "Value 'x' at 'secretString' failed to ...".
 _ECHOED_VALUE = re.compile(r"Value '.*?' at '", re.DOTALL)
 
@@ -218,7 +222,8 @@ class _Gateway:
             action = (
                 found.group(1)
                 if found
-                else f"{self.service}:{_IAM_ACTION.get(operation, operation)}"
+                else f"{_IAM_SERVICE.get(operation, self.service)}:"
+                f"{_IAM_ACTION.get(operation, operation)}"
             )
             return PreflightBlockedError(
                 f"{operation} failed: {code}: not allowed to {action}"
@@ -1028,6 +1033,55 @@ class AwsNetwork(_Gateway):
         return sorted(set(sources))
 
 
+class AwsMonitoring(_Gateway):
+    service = "cloudwatch"
+
+    def __init__(
+        self,
+        cloudwatch: Any,  # CloudWatch client
+        sns: Any,  # SNS client
+        *,
+        backoff: Backoff | None = None,
+    ) -> None:
+        super().__init__(backoff=backoff)
+        self._cloudwatch, self._sns = cloudwatch, sns
+
+    def alarms(self, prefix: str) -> list[AlarmInfo]:
+        def pages() -> list[AlarmInfo]:
+            paginator = self._cloudwatch.get_paginator("describe_alarms")
+            return [
+                AlarmInfo(str(alarm["AlarmName"]), str(alarm.get("StateValue", "")))
+                for page in paginator.paginate(AlarmNamePrefix=prefix)
+                for alarm in page.get("MetricAlarms", [])
+            ]
+
+        return self._call("DescribeAlarms", pages)
+
+    def subscriptions(self, topic_arn: str) -> list[SubscriptionInfo]:
+        def pages() -> list[SubscriptionInfo]:
+            paginator = self._sns.get_paginator("list_subscriptions_by_topic")
+            return [
+                SubscriptionInfo(
+                    protocol=str(item.get("Protocol", "")),
+                    endpoint=str(item.get("Endpoint", "")),
+                    # "PendingConfirmation" (or "Deleted") until the link in the mail is used.
+                    confirmed=str(item.get("SubscriptionArn", "")).startswith("arn:"),
+                )
+                for page in paginator.paginate(TopicArn=topic_arn)
+                for item in page.get("Subscriptions", [])
+            ]
+
+        return self._call("ListSubscriptionsByTopic", pages)
+
+    def subscribe_email(self, topic_arn: str, address: str) -> None:
+        # Not a secret, but kept out of error messages all the same (no scrubber entry).
+        self._call(
+            "Subscribe",
+            lambda: self._sns.subscribe(TopicArn=topic_arn, Protocol="email", Endpoint=address),
+            secrets=(SecretValue(address, mask=False),),
+        )
+
+
 def connect(
     region: str,
     *,
@@ -1072,4 +1126,5 @@ def connect(
         functions=AwsFunctions(client("lambda")),
         logs=AwsLogs(client("logs")),
         network=AwsNetwork(client("ec2")),
+        monitoring=AwsMonitoring(client("cloudwatch"), client("sns")),
     )

@@ -87,6 +87,19 @@ class FunctionInfo:
     security_group_ids: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True)
+class AlarmInfo:
+    name: str
+    state: str  # OK, ALARM or INSUFFICIENT_DATA
+
+
+@dataclass(frozen=True)
+class SubscriptionInfo:
+    protocol: str
+    endpoint: str
+    confirmed: bool  # False while the SubscriptionArn is "PendingConfirmation"
+
+
 class CloudFormation(Protocol):
     def describe(self, stack: str) -> StackState: ...
 
@@ -209,6 +222,20 @@ class Network(Protocol):
         ...
 
 
+class Monitoring(Protocol):
+    def alarms(self, prefix: str) -> list[AlarmInfo]:
+        """Metric alarms whose names start with ``prefix`` (every page)."""
+        ...
+
+    def subscriptions(self, topic_arn: str) -> list[SubscriptionInfo]:
+        """The topic's subscriptions, pending ones included (every page)."""
+        ...
+
+    def subscribe_email(self, topic_arn: str, address: str) -> None:
+        """Subscribe ``address``; AWS mails it a confirmation link (pending until clicked)."""
+        ...
+
+
 @dataclass
 class Gateways:
     """Everything the orchestrator talks to; built by ``aws.connect`` or by tests."""
@@ -224,3 +251,5 @@ class Gateways:
     network: Network
     # The static-site stack may live in another region; read only (its CloudFront domain).
     static_site: CloudFormation | None = None
+    # Alarm states and the alarm topic's subscriptions; optional for hand-built gateways.
+    monitoring: Monitoring | None = None

@@ -1,9 +1,9 @@
 """The seed's five steps as one idempotent sequence: ``up`` and its read-only twin ``plan``.
 
 Order (deploy.md §5.10): check, preflight, artefact, secret, shared, allow-lists, data,
-parameter versions and ConfigVersion, api, verify, report. Each step reads first and mutates
-only on a difference; the environment lock is taken before the first mutation, so a
-converged run makes no mutating call at all.
+parameter versions and ConfigVersion, api, alarm subscriptions (§5.8), verify, report. Each
+step reads first and mutates only on a difference; the environment lock is taken before the
+first mutation, so a converged run makes no mutating call at all.
 """
 
 from __future__ import annotations
@@ -56,7 +56,8 @@ REQUIRED_ACTIONS = (
     "lambda:GetFunctionConfiguration", "lambda:InvokeFunction", "lambda:AddPermission",
     "apigateway:POST", "apigateway:PATCH", "apigateway:GET", "logs:CreateLogGroup",
     "logs:PutRetentionPolicy", "logs:PutMetricFilter", "logs:FilterLogEvents",
-    "cloudwatch:PutMetricAlarm", "sns:CreateTopic",
+    "cloudwatch:PutMetricAlarm", "sns:CreateTopic", "sns:ListSubscriptionsByTopic",
+    "sns:Subscribe",
 )  # fmt: skip
 
 
@@ -166,6 +167,7 @@ class Orchestrator:
             live = self.live_values(secret_version, artifact, origins)
             self.result.config_version = config_version(self.config, live)
             self._stack("api", live)
+            self.alarms()
         finally:
             self._lock.release()
         return self.result
@@ -385,6 +387,34 @@ class Orchestrator:
         state = self.gateways.cloudformation.describe(spec.name)
         self.result.outputs.update({f"{role}.{k}": v for k, v in state.outputs.items()})
         self._record(role, outcome, spec.name)
+
+    def alarms(self) -> None:
+        """Subscribe the configured e-mails to the api stack's alarm topic (§5.8); an address
+        already listed, confirmed or pending, is left alone (no second confirmation mail)."""
+        monitoring = self.gateways.monitoring
+        if monitoring is None:
+            return
+        wanted = self.config.alarms.email_subscriptions
+        self._reporter.step("alarms", self.config.alarm_topic_name)
+        if not wanted:
+            self._record("alarms", "unchanged", "no e-mail subscriptions configured")
+            return
+        topic = self.result.outputs.get("api.AlarmTopicArn")
+        if not topic:
+            raise DeploymentFailedError(f"{self.config.stacks.api} has no output AlarmTopicArn")
+        present = {
+            s.endpoint.casefold() for s in monitoring.subscriptions(topic) if s.protocol == "email"
+        }
+        added = 0
+        for address in wanted:
+            if address.casefold() not in present:
+                monitoring.subscribe_email(topic, address)
+                present.add(address.casefold())
+                added += 1
+        if added:
+            self._record("alarms", "subscribed", f"{added} e-mail(s), confirmation pending")
+        else:
+            self._record("alarms", "unchanged", f"{len(wanted)} e-mail subscription(s)")
 
     def _wait_function_ready(self, limit: float = 300.0) -> None:
         """A stack update leaves the function Pending/InProgress for a while; verification and

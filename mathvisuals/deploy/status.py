@@ -368,6 +368,7 @@ class _Builder:
                 "add alarms.email_subscriptions to the config",
                 warning=True,
             )
+        alarm_states = self.alarm_states()
         last = "not run"
         if verify_report is not None:
             failed = ", ".join(c.id for c in verify_report.failed)
@@ -381,9 +382,27 @@ class _Builder:
             "CONFIG_VERSION expected": expected or f"unknown ({', '.join(missing)} missing)",
             "latest store.ready mode": mode,
             "redis.error (24 h)": errors,
-            "alarm states": "skipped (local target)"
-            if self.target == "local"
-            else "not read (no CloudWatch gateway yet)",
+            "alarm states": alarm_states,
             "alarm e-mail subscriptions (configured)": subscriptions,
             "last verify": last,
         }
+
+    def alarm_states(self) -> Value:
+        """``name → state`` for the api stack's alarms; one in ALARM is a problem (V8)."""
+        monitoring = self.gateways.monitoring
+        if self.target == "local":
+            return "skipped (local target)"
+        if monitoring is None:
+            return "not read (no CloudWatch gateway)"
+        prefix = f"{self.config.stacks.api}-"
+        try:
+            alarms = monitoring.alarms(prefix)
+        except DeployError as exc:
+            self.problem(
+                "R19", f"alarm states could not be read ({exc})", "check credentials and IAM"
+            )
+            return "not read"
+        for alarm in alarms:
+            if alarm.state == "ALARM":
+                self.problem("R11", f"alarm {alarm.name} is in ALARM", HINTS["V8"])
+        return [f"{a.name} → {a.state}" for a in alarms] or f"none with prefix {prefix}"

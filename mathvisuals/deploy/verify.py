@@ -67,7 +67,8 @@ HINTS = {
     "V5": "read the function's log group; memory mode or a 503 means Redis is not usable",
     "V6": "a redis.error names its error_class (WRONGPASS: token, TIMEOUT: security groups)",
     "V7": "check the stage, the routes and the CorsConfiguration of the HTTP API",
-    "V8": "alarm states and SNS subscriptions are not read yet: check them in CloudWatch",
+    "V8": "an alarm in ALARM names its metric (api.md §15): read the function's log group; "
+    "a subscription is confirmed from the link in the mail AWS sends",
 }
 
 
@@ -534,5 +535,32 @@ class _Suite:
         return _result("V7", problems, f"edge health 200; {how} echo only allowed origins")
 
     def v8(self) -> Check:
-        detail = "not checked: no gateway reads CloudWatch alarm states or SNS subscriptions yet"
-        return Check("V8", False, detail, warning=True)
+        monitoring = self.gateways.monitoring
+        if monitoring is None:
+            detail = "not checked: no gateway reads CloudWatch alarm states or SNS subscriptions"
+            return Check("V8", False, detail, warning=True)
+        prefix = f"{self.config.stacks.api}-"
+        alarms = monitoring.alarms(prefix)
+        if firing := sorted(alarm.name for alarm in alarms if alarm.state == "ALARM"):
+            return Check("V8", False, f"in ALARM: {', '.join(firing)}")
+        topic = self.seen.stacks["api"].outputs.get("AlarmTopicArn")
+        if not topic:
+            detail = (
+                f"{len(alarms)} alarms not in ALARM; subscriptions not checked: no AlarmTopicArn"
+            )
+            return Check("V8", False, detail, warning=True)
+        found = monitoring.subscriptions(topic)
+        confirmed = sum(subscription.confirmed for subscription in found)
+        if not confirmed:
+            pending = f" ({len(found)} pending)" if found else ""
+            detail = (
+                f"{len(alarms)} alarms not in ALARM, but {self.config.alarm_topic_name} has no "
+                f"confirmed subscription{pending}"
+            )
+            return Check("V8", False, detail, warning=True)
+        return Check(
+            "V8",
+            True,
+            f"{len(alarms)} alarms with prefix {prefix} not in ALARM; "
+            f"{confirmed} confirmed subscription(s)",
+        )

@@ -9,12 +9,14 @@ from typing import Any, Literal
 
 from mathvisuals.deploy.errors import DeploymentFailedError
 from mathvisuals.deploy.gateway import (
+    AlarmInfo,
     FunctionInfo,
     Gateways,
     ParameterInfo,
     ReplicationGroupInfo,
     SecretInfo,
     SecretValue,
+    SubscriptionInfo,
 )
 from mathvisuals.deploy.model import Change, ChangeSet, StackEvent, StackSpec, StackState
 
@@ -284,6 +286,25 @@ class FakeNetwork:
         return list(self.rules.get(security_group_id, []))
 
 
+class FakeMonitoring:
+    """Alarm states by name, and each topic's subscriptions; new e-mails start pending."""
+
+    def __init__(self) -> None:
+        self.states: dict[str, str] = {}
+        self.topics: dict[str, list[SubscriptionInfo]] = {}
+        self.calls: list[str] = []
+
+    def alarms(self, prefix: str) -> list[AlarmInfo]:
+        return [AlarmInfo(n, s) for n, s in sorted(self.states.items()) if n.startswith(prefix)]
+
+    def subscriptions(self, topic_arn: str) -> list[SubscriptionInfo]:
+        return list(self.topics.get(topic_arn, []))
+
+    def subscribe_email(self, topic_arn: str, address: str) -> None:
+        self.calls.append(f"subscribe {address}")
+        self.topics.setdefault(topic_arn, []).append(SubscriptionInfo("email", address, False))
+
+
 @dataclass(frozen=True)
 class FakeArtifact:
     path: Path
@@ -305,6 +326,7 @@ def fake_gateways(cfn: FakeCloudFormation | None = None, **overrides: Any) -> Ga
         "functions": FakeFunctions(),
         "logs": FakeLogs(),
         "network": FakeNetwork(),
+        "monitoring": FakeMonitoring(),
     }
     parts.update(overrides)
     return Gateways(**parts)

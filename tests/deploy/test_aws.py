@@ -578,7 +578,7 @@ def clients(gateways: Gateways) -> list[Any]:
 def test_connect_sets_region_endpoint_and_retries() -> None:
     gateways = connect(REGION, endpoint_url="http://localhost:4566", credentials=("a", "b"))
     made = clients(gateways)
-    assert len(made) == 10  # every gateway, and IAM besides STS
+    assert len(made) == 12  # every gateway, IAM besides STS and SNS besides CloudWatch
     for client in made:
         assert client.meta.region_name == REGION
         assert client.meta.endpoint_url == "http://localhost:4566"

@@ -21,9 +21,16 @@ from mathvisuals.deploy.locks import S3Lock
 from mathvisuals.deploy.model import Change, Flags, StackRole, StackSpec, StackState
 from mathvisuals.deploy.orchestrator import Options, Orchestrator
 from mathvisuals.deploy.progress import RecordingReporter
-from tests.deploy.fakes import FakeArtifact, FakeCloudFormation, FakeParameters, fake_gateways
+from tests.deploy.fakes import (
+    FakeArtifact,
+    FakeCloudFormation,
+    FakeMonitoring,
+    FakeParameters,
+    fake_gateways,
+)
 
 TEMPLATES: dict[StackRole, str] = {"shared": "shared: 1", "data": "data: 1", "api": "api: 1"}
+TOPIC = "arn:aws:sns:eu-north-1:000000000000:math-visuals-api-alarms-local"
 
 
 @pytest.fixture
@@ -51,7 +58,7 @@ def data_side_effects(
                     )
             return {"VpcId": "vpc-1"}
         if spec.role == "api":
-            return {"ApiEndpoint": "http://127.0.0.1:4566/local"}
+            return {"ApiEndpoint": "http://127.0.0.1:4566/local", "AlarmTopicArn": TOPIC}
         return {"RedisAuthSecretName": config.redis.auth_secret_name}
 
     return on_execute
@@ -92,6 +99,7 @@ def test_first_up_runs_the_steps_in_order(config: EnvironmentConfig, tmp_path: P
         ("allow-lists", "updated"),
         ("data", "created"),
         ("api", "created"),
+        ("alarms", "unchanged"),  # local.toml configures no e-mail subscriptions
     ]
     cfn = gateways.cloudformation
     assert isinstance(cfn, FakeCloudFormation)
@@ -132,6 +140,73 @@ def test_changed_allow_list_updates_only_what_depends_on_it(
         ("api", "updated"),
     ]
     assert result.config_version != first.config_version
+
+
+def with_emails(config: EnvironmentConfig, *addresses: str) -> EnvironmentConfig:
+    alarms = config.alarms.model_copy(update={"email_subscriptions": addresses})
+    return config.model_copy(update={"alarms": alarms})
+
+
+def test_alarm_e_mails_are_subscribed_once(config: EnvironmentConfig, tmp_path: Path) -> None:
+    emails = with_emails(config, "ops@mathvisuals.no", "oncall@mathvisuals.no")
+    orchestrator, gateways, _ = make(emails, tmp_path)
+    result = orchestrator.up()
+    assert [(s.name, s.result) for s in result.steps][-2:] == [
+        ("api", "created"),
+        ("alarms", "subscribed"),
+    ]
+    monitoring = gateways.monitoring
+    assert isinstance(monitoring, FakeMonitoring)
+    assert monitoring.calls == ["subscribe ops@mathvisuals.no", "subscribe oncall@mathvisuals.no"]
+    assert result.mutations.count("monitoring.subscribe_email") == 2
+    # Still pending: a rerun neither subscribes again nor mails a second confirmation.
+    again, _, _ = make(emails, tmp_path, gateways)
+    rerun = again.up()
+    assert rerun.mutations == []
+    assert ("alarms", "unchanged") in [(s.name, s.result) for s in rerun.steps]
+    assert len(monitoring.calls) == 2
+
+
+def test_only_the_new_address_is_subscribed(config: EnvironmentConfig, tmp_path: Path) -> None:
+    orchestrator, gateways, _ = make(with_emails(config, "ops@mathvisuals.no"), tmp_path)
+    orchestrator.up()
+    monitoring = gateways.monitoring
+    assert isinstance(monitoring, FakeMonitoring)
+    changed = with_emails(config, "OPS@mathvisuals.no", "new@mathvisuals.no")
+    again, _, _ = make(changed, tmp_path, gateways)
+    result = again.up()
+    assert result.mutations == ["monitoring.subscribe_email"]  # the stacks are converged
+    assert monitoring.calls[-1] == "subscribe new@mathvisuals.no"
+    assert ("alarms", "subscribed", "1 e-mail(s), confirmation pending") in [
+        (s.name, s.result, s.detail) for s in result.steps
+    ]
+
+
+def test_alarms_step_is_skipped_without_a_monitoring_gateway(
+    config: EnvironmentConfig, tmp_path: Path
+) -> None:
+    parameters = FakeParameters()
+    cfn = FakeCloudFormation(data_side_effects(config, parameters))
+    gateways = fake_gateways(cfn, parameters=parameters, monitoring=None)
+    orchestrator, _, _ = make(with_emails(config, "ops@mathvisuals.no"), tmp_path, gateways)
+    result = orchestrator.up()
+    assert [s.name for s in result.steps][-1] == "api"
+
+
+def test_a_missing_alarm_topic_output_fails(config: EnvironmentConfig, tmp_path: Path) -> None:
+    parameters = FakeParameters()
+    effects = data_side_effects(config, parameters)
+    cfn = FakeCloudFormation(
+        lambda spec: {k: v for k, v in effects(spec).items() if k != "AlarmTopicArn"}
+    )
+    orchestrator, _, _ = make(
+        with_emails(config, "ops@mathvisuals.no"),
+        tmp_path,
+        fake_gateways(cfn, parameters=parameters),
+    )
+    with pytest.raises(DeploymentFailedError, match="no output AlarmTopicArn") as caught:
+        orchestrator.up()
+    assert "ops@" not in str(caught.value)
 
 
 def test_account_mismatch_stops_before_anything(config: EnvironmentConfig, tmp_path: Path) -> None:

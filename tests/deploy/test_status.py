@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -14,9 +15,18 @@ from mathvisuals.deploy.gateway import ParameterInfo, ReplicationGroupInfo
 from mathvisuals.deploy.model import StackState
 from mathvisuals.deploy.status import StatusReport, Value, build_status
 from mathvisuals.deploy.token import fingerprint
-from mathvisuals.deploy.verify import VerifyReport
-from tests.deploy.fakes import FakeCache, FakeCloudFormation, fake_gateways
-from tests.deploy.test_verify import ENDPOINT, OTHER_TOKEN, PORT, READER, TOKEN, World, converged
+from mathvisuals.deploy.verify import Target, VerifyReport
+from tests.deploy.fakes import FakeCache, FakeCloudFormation, FakeMonitoring, fake_gateways
+from tests.deploy.test_verify import (
+    ENDPOINT,
+    OTHER_TOKEN,
+    PORT,
+    READER,
+    TOKEN,
+    World,
+    alarmed,
+    converged,
+)
 
 NOW = "2026-01-02T10:00:00.000+00:00"
 SECTIONS = (
@@ -40,12 +50,15 @@ def prod() -> EnvironmentConfig:
 
 
 def status(
-    world: World, verify_report: VerifyReport | None = None, **options: object
+    world: World,
+    verify_report: VerifyReport | None = None,
+    target: Target = "local",
+    **options: object,
 ) -> StatusReport:
     return build_status(
         world.config,
         world.gateways,
-        target="local",
+        target=target,
         verify_report=verify_report,
         tool_version="0.1.0",
         now=NOW,
@@ -214,6 +227,53 @@ def test_templates_compare_deployed_and_local_fingerprints(config: EnvironmentCo
     assert data["template deployed"] == fingerprint("data: 1")
     assert rows(report, "api")["template local"] == "not given"
     assert ("R8", True) in problem_ids(report)
+
+
+# Alarm states (§5.16) ---------------------------------------------------------------------------
+
+
+def test_alarm_states_are_listed_for_the_aws_target(config: EnvironmentConfig) -> None:
+    report = status(alarmed(config), target="aws")
+    api = config.stacks.api
+    assert rows(report, "api")["alarm states"] == [
+        f"{api}-Http5xxAlarm-3C → OK",
+        f"{api}-MemoryModeStartsAlarm-4D → OK",
+        f"{api}-RedisAuthErrorsAlarm-2B → OK",
+        f"{api}-RedisErrorsAlarm-1A → OK",
+    ]
+    assert f"| alarm states | {api}-Http5xxAlarm-3C → OK, " in report.to_markdown()
+    assert problem_ids(report) == [("R11", True)]  # only: no e-mail subscription configured
+
+
+def test_an_alarm_in_alarm_is_a_problem(config: EnvironmentConfig) -> None:
+    report = status(alarmed(config, "ALARM"), target="aws")
+    found = [p for p in report.problems if not p.warning]
+    assert [(p.id, p.detail) for p in found] == [
+        ("R11", f"alarm {config.stacks.api}-MemoryModeStartsAlarm-4D is in ALARM")
+    ]
+    assert found[0].hint and not report.ok
+
+
+def test_alarm_states_skipped_locally_and_without_a_gateway(config: EnvironmentConfig) -> None:
+    world = alarmed(config, "ALARM")
+    assert rows(status(world), "api")["alarm states"] == "skipped (local target)"
+    world.gateways.monitoring = None
+    report = status(world, target="aws")
+    assert rows(report, "api")["alarm states"] == "not read (no CloudWatch gateway)"
+    assert report.ok
+
+
+def test_unreadable_alarm_states_keep_the_rest_of_the_section(config: EnvironmentConfig) -> None:
+    class Denied(FakeMonitoring):
+        def alarms(self, prefix: str) -> list[Any]:
+            raise DeploymentFailedError("DescribeAlarms failed: AccessDenied")
+
+    world = converged(config)
+    world.gateways.monitoring = Denied()
+    report = status(world, target="aws")
+    assert rows(report, "api")["alarm states"] == "not read"
+    assert rows(report, "api")["runtime"] == "python3.12"
+    assert ("R19", False) in problem_ids(report)
 
 
 # The allow-list bootstrap (§5.7) ----------------------------------------------------------------

@@ -21,6 +21,7 @@ from mathvisuals.deploy.gateway import (
     ParameterInfo,
     ReplicationGroupInfo,
     SecretValue,
+    SubscriptionInfo,
 )
 from mathvisuals.deploy.model import StackState
 from mathvisuals.deploy.parameters import Live, config_version
@@ -32,6 +33,7 @@ from tests.deploy.fakes import (
     FakeCloudFormation,
     FakeFunctions,
     FakeLogs,
+    FakeMonitoring,
     FakeNetwork,
     FakeParameters,
     FakeSecrets,
@@ -47,6 +49,7 @@ API_URL = "https://a1b2c3.execute-api.eu-north-1.amazonaws.com/stage"
 CODE_SHA = "q83vEjRWeJA="
 LAST_MODIFIED = "2026-01-01T10:00:00.000+0000"
 READY = {"event": "store.ready", "ts": "t", "level": "info", "mode": "kv", "version": "1"}
+TOPIC = "arn:aws:sns:eu-north-1:0:alarms"
 
 
 @pytest.fixture
@@ -134,6 +137,12 @@ class World:
         env.update({key: SecretValue(value) for key, value in values.items()})
         self.set_function(environment=env)
 
+    @property
+    def monitoring(self) -> FakeMonitoring:
+        found = self.gateways.monitoring
+        assert isinstance(found, FakeMonitoring)
+        return found
+
     def run(self, **options: Any) -> VerifyReport:
         arguments: dict[str, Any] = {
             "target": "local",
@@ -170,7 +179,7 @@ def stack_outputs(config: EnvironmentConfig) -> dict[str, dict[str, str]]:
             "ApiFunctionArn": f"arn:aws:lambda:eu-north-1:0:function:{config.api.function_name}",
             "ApiFunctionLogGroupName": config.log_group,
             "ApiAccessLogGroupName": f"{config.log_group}-access",
-            "AlarmTopicArn": "arn:aws:sns:eu-north-1:0:alarms",
+            "AlarmTopicArn": TOPIC,
         },
     }
 
@@ -299,7 +308,7 @@ def test_converged_local_target_passes_v1_to_v6_and_skips_v7_v8(config: Environm
     assert_no_values(report)
 
 
-def test_aws_target_runs_v7_and_reports_v8_as_a_warning(config: EnvironmentConfig) -> None:
+def test_aws_target_runs_v7_and_v8(config: EnvironmentConfig) -> None:
     calls: list[str] = []
     get = edge(config.cors.allowed_origins)
 
@@ -310,7 +319,8 @@ def test_aws_target_runs_v7_and_reports_v8_as_a_warning(config: EnvironmentConfi
     report = converged(config).run(target="aws", http_get=recording)
     checks = by_id(report)
     assert checks["V7"].outcome == "pass", checks["V7"].detail
-    assert checks["V8"].outcome == "warn" and "not checked" in checks["V8"].detail
+    assert checks["V8"].outcome == "warn", checks["V8"].detail  # nobody confirmed a mail yet
+    assert "no confirmed subscription" in checks["V8"].detail
     assert report.ok and report.skipped == ()
     assert calls[0] == f"{API_URL}/api/health"
     assert calls[1:] == [f"{API_URL}/api/examples"] * (len(config.cors.allowed_origins) + 1)
@@ -672,6 +682,70 @@ def test_v7_transport_error_is_a_failed_check(config: EnvironmentConfig) -> None
 
     check = by_id(converged(config).run(target="aws", http_get=refused))["V7"]
     assert check.detail == "the request failed (ConnectionRefusedError)"
+
+
+# V8 -----------------------------------------------------------------------------------------
+
+
+def alarmed(config: EnvironmentConfig, state: str = "OK", *, confirmed: bool = True) -> World:
+    world = converged(config)
+    api = config.stacks.api
+    for alarm in ("RedisErrorsAlarm-1A", "RedisAuthErrorsAlarm-2B", "Http5xxAlarm-3C"):
+        world.monitoring.states[f"{api}-{alarm}"] = "OK"
+    world.monitoring.states[f"{api}-MemoryModeStartsAlarm-4D"] = state
+    world.monitoring.states[f"{config.stacks.data}-OtherAlarm-5E"] = "ALARM"  # not ours
+    world.monitoring.topics[TOPIC] = [
+        SubscriptionInfo("email", "ops@mathvisuals.no", confirmed=confirmed),
+    ]
+    return world
+
+
+def v8(world: World) -> Any:
+    return by_id(world.run(target="aws", http_get=edge(world.config.cors.allowed_origins)))["V8"]
+
+
+def test_v8_passes_with_quiet_alarms_and_a_confirmed_subscription(
+    config: EnvironmentConfig,
+) -> None:
+    check = v8(alarmed(config))
+    assert check.outcome == "pass", check.detail
+    assert check.detail == (
+        f"4 alarms with prefix {config.stacks.api}- not in ALARM; 1 confirmed subscription(s)"
+    )
+
+
+def test_v8_fails_when_an_alarm_of_the_api_stack_is_in_alarm(config: EnvironmentConfig) -> None:
+    world = alarmed(config, "ALARM")
+    report = world.run(target="aws", http_get=edge(config.cors.allowed_origins))
+    check = by_id(report)["V8"]
+    assert check.outcome == "fail" and not report.ok
+    assert check.detail == f"in ALARM: {config.stacks.api}-MemoryModeStartsAlarm-4D"
+
+
+def test_v8_warns_when_every_subscription_is_pending(config: EnvironmentConfig) -> None:
+    check = v8(alarmed(config, "INSUFFICIENT_DATA", confirmed=False))
+    assert check.outcome == "warn"
+    assert check.detail.endswith("has no confirmed subscription (1 pending)")
+    assert "ops@" not in check.detail
+
+
+def test_v8_is_not_checked_without_a_monitoring_gateway(config: EnvironmentConfig) -> None:
+    world = alarmed(config, "ALARM")
+    world.gateways.monitoring = None
+    check = v8(world)
+    assert check.outcome == "warn" and check.detail.startswith("not checked:")
+
+
+def test_v8_unreadable_alarms_fail_only_v8(config: EnvironmentConfig) -> None:
+    class Denied(FakeMonitoring):
+        def alarms(self, prefix: str) -> list[Any]:
+            raise DeploymentFailedError("DescribeAlarms failed: AccessDenied")
+
+    world = alarmed(config)
+    world.gateways.monitoring = Denied()
+    report = world.run(target="aws", http_get=edge(config.cors.allowed_origins))
+    assert [c.id for c in report.failed] == ["V8"]
+    assert by_id(report)["V8"].detail == "could not check: DescribeAlarms failed: AccessDenied"
 
 
 # The real API against the real TLS Redis --------------------------------------------------------
