@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-
 from starlette.responses import Response
 
-from mathvisuals.api.http import BodyError, Exchange, as_object, json_response
+from mathvisuals.api.errors import EXAMPLES, guarded
+from mathvisuals.api.http import Exchange, as_object, json_response
 from mathvisuals.model.clock import iso_now
 from mathvisuals.model.examples import sanitize_entry, validate_payload
 from mathvisuals.model.paths import normalize_path
-from mathvisuals.store.base import StoreUnavailableError
 from mathvisuals.store.examples import ExamplesRepository
 
 
@@ -22,26 +20,7 @@ def repository(ex: Exchange) -> ExamplesRepository:
 
 
 async def handle(ex: Exchange) -> Response:
-    return await guarded(ex, _dispatch)
-
-
-async def guarded(ex: Exchange, dispatch: Callable[[Exchange], Awaitable[Response]]) -> Response:
-    """The examples family's error mapping (§5.5)."""
-    try:
-        return await dispatch(ex)
-    except BodyError as exc:
-        return ex.respond({"error": exc.error}, exc.status)
-    except StoreUnavailableError as exc:
-        ex.unavailable(exc)
-        ex.stored()
-        return ex.respond({"error": "KVUnavailable", "message": exc.message, **ex.meta}, 503)
-    except Exception as exc:  # noqa: BLE001 - mapped to the family's 500 body and logged
-        ex.ctx.log.emit(
-            "http.unhandled_error", "error", route=ex.route, exception=type(exc).__name__
-        )
-        return ex.respond(
-            {"error": "Internal Server Error", "message": "Internal Server Error"}, 500
-        )
+    return await guarded(ex, _dispatch, EXAMPLES)
 
 
 def _entry(ex: Exchange, entry: dict[str, object]) -> dict[str, object]:

@@ -7,7 +7,8 @@ from typing import Any
 
 from starlette.responses import Response
 
-from mathvisuals.api.http import BodyError, Exchange, as_object
+from mathvisuals.api.errors import ENTRIES, guarded
+from mathvisuals.api.http import Exchange, as_object
 from mathvisuals.model.figures import (
     FIGURE_UNSTORABLE,
     CategoryPayload,
@@ -24,8 +25,8 @@ from mathvisuals.model.figures import (
 )
 from mathvisuals.model.jsuri import trim
 from mathvisuals.model.paths import entry_slug, is_reserved, normalize_category_id
-from mathvisuals.store.base import StoreUnavailableError
-from mathvisuals.store.figures import CategoryDeletion, FigureCorruptError, FigureRepository
+from mathvisuals.store.base import CorruptValueError, StoreUnavailableError
+from mathvisuals.store.figures import CategoryDeletion, FigureRepository
 
 ALLOW = "GET,POST,PATCH,DELETE,OPTIONS"
 SLUG_REQUIRED = "Slug is required"
@@ -38,23 +39,7 @@ Record = dict[str, Any]
 
 
 async def handle(ex: Exchange) -> Response:
-    """The svg/figure-library error mapping of §5.5 around the method dispatch."""
-    try:
-        return await _dispatch(ex)
-    except BodyError as exc:
-        return ex.respond({"error": exc.error}, exc.status)
-    except StoreUnavailableError as exc:
-        ex.unavailable(exc)
-        ex.stored()
-        return ex.respond({"error": exc.message, **ex.meta}, 503)
-    except FigureCorruptError as exc:
-        ex.ctx.log.emit("store.corrupt_value", "error", key=exc.key, action="error")
-        return ex.respond({"error": INTERNAL_ERROR, **ex.meta}, 500)
-    except Exception as exc:  # noqa: BLE001 - mapped to the family's 500 body and logged
-        ex.ctx.log.emit(
-            "http.unhandled_error", "error", route=ex.route, exception=type(exc).__name__
-        )
-        return ex.respond({"error": INTERNAL_ERROR, **ex.meta}, 500)
+    return await guarded(ex, _dispatch, ENTRIES)
 
 
 async def _dispatch(ex: Exchange) -> Response:
@@ -85,7 +70,7 @@ async def _categories(ex: Exchange, repo: FigureRepository) -> list[Record]:
         return await repo.categories()
     except StoreUnavailableError as exc:
         ex.unavailable(exc)
-    except FigureCorruptError as exc:
+    except CorruptValueError as exc:
         ex.ctx.log.emit("store.corrupt_value", "error", key=exc.key, action="error")
     return []
 

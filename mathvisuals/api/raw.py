@@ -15,8 +15,8 @@ from mathvisuals.api.http import Exchange, json_response
 from mathvisuals.model.jsuri import decode_uri_component
 from mathvisuals.model.paths import normalize_slug
 from mathvisuals.model.svg import AssetFormat, png_data_url, raw_descriptor
-from mathvisuals.store.base import Store, StoreUnavailableError
-from mathvisuals.store.svg import CorruptValueError, FigureAssetReader, SvgRepository
+from mathvisuals.store.base import CorruptValueError, Store, StoreUnavailableError
+from mathvisuals.store.svg import FigureAssetReader, SvgRepository
 
 SHORT_CACHE = "public, max-age=5, s-maxage=5, stale-while-revalidate=30"
 LONG_CACHE = "public, max-age=60, s-maxage=86400, stale-while-revalidate=43200"

@@ -6,11 +6,11 @@ from typing import Any
 
 from starlette.responses import Response
 
-from mathvisuals.api.http import SETTINGS_BODY_LIMIT, BodyError, Exchange
+from mathvisuals.api.errors import SETTINGS, guarded
+from mathvisuals.api.http import SETTINGS_BODY_LIMIT, Exchange
 from mathvisuals.model.clock import iso_now
 from mathvisuals.model.projects import default_settings, normalize_settings
-from mathvisuals.store.base import StoreUnavailableError
-from mathvisuals.store.settings import CorruptValueError, SettingsRepository
+from mathvisuals.store.settings import SettingsRepository
 
 MODE_HEADER = "X-Settings-Storage-Mode"
 PERSISTENT_HEADER = "X-Settings-Storage-Persistent"
@@ -25,21 +25,7 @@ async def handle(ex: Exchange) -> Response:
     # §4.2: the mode headers go on every other response, errors included (as upstream).
     ex.headers[MODE_HEADER] = ex.mode
     ex.headers[PERSISTENT_HEADER] = "1" if ex.mode == "kv" else "0"
-    try:
-        return await _dispatch(ex)
-    except BodyError as exc:
-        return ex.respond({"error": exc.error}, exc.status)
-    except StoreUnavailableError as exc:
-        ex.unavailable(exc)
-        return ex.respond({"error": "Failed to persist settings", "message": exc.message}, 503)
-    except CorruptValueError as exc:
-        ex.ctx.log.emit("store.corrupt_value", "error", key=exc.key, action="error")
-        return ex.respond({"error": "Internal Server Error"}, 500)
-    except Exception as exc:  # noqa: BLE001 - answered here so the 500 keeps CORS and mode headers
-        ex.ctx.log.emit(
-            "http.unhandled_error", "error", route=ex.route, exception=type(exc).__name__
-        )
-        return ex.respond({"error": "Internal Server Error"}, 500)
+    return await guarded(ex, _dispatch, SETTINGS)
 
 
 async def _dispatch(ex: Exchange) -> Response:

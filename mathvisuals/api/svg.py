@@ -7,13 +7,13 @@ from typing import Any
 
 from starlette.responses import Response
 
-from mathvisuals.api.http import BodyError, Exchange, as_object, entry_fields, strip_mode_fields
+from mathvisuals.api.errors import ENTRIES, guarded
+from mathvisuals.api.http import Exchange, as_object, entry_fields, strip_mode_fields
 from mathvisuals.model.clock import iso_now
 from mathvisuals.model.paths import is_reserved, normalize_slug
 from mathvisuals.model.svg import PNG_REQUIRED, is_png_data_url, list_visible, png_data_url
 from mathvisuals.model.svg import validate_patch as patch_error
-from mathvisuals.store.base import StoreUnavailableError
-from mathvisuals.store.svg import CorruptValueError, SvgRepository
+from mathvisuals.store.svg import SvgRepository
 
 # PATCH is handled but, as upstream, not advertised (§9.3).
 ALLOW = "GET,POST,PUT,DELETE,OPTIONS"
@@ -23,23 +23,7 @@ UNABLE_TO_STORE = "Unable to store SVG entry"
 
 
 async def handle(ex: Exchange) -> Response:
-    """The svg family's error mapping (§5.5) around the method dispatch."""
-    try:
-        return await _dispatch(ex)
-    except BodyError as exc:
-        return ex.respond({"error": exc.error}, exc.status)
-    except StoreUnavailableError as exc:
-        ex.unavailable(exc)
-        ex.stored()
-        return ex.respond({"error": exc.message, **ex.meta}, 503)
-    except CorruptValueError as exc:
-        ex.ctx.log.emit("store.corrupt_value", "error", key=exc.key, action="error")
-        return ex.respond({"error": "Internal Server Error", **ex.meta}, 500)
-    except Exception as exc:  # noqa: BLE001 - mapped to the family's 500 body and logged
-        ex.ctx.log.emit(
-            "http.unhandled_error", "error", route=ex.route, exception=type(exc).__name__
-        )
-        return ex.respond({"error": "Internal Server Error", **ex.meta}, 500)
+    return await guarded(ex, _dispatch, ENTRIES)
 
 
 def _entry_slug(slug: str) -> str:

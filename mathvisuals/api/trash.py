@@ -7,7 +7,7 @@ from typing import Any
 
 from starlette.responses import Response
 
-from mathvisuals.api.examples import guarded
+from mathvisuals.api.errors import EXAMPLES, guarded
 from mathvisuals.api.http import Exchange, as_object
 from mathvisuals.model import trash as rules
 from mathvisuals.model.clock import iso_now
@@ -17,7 +17,7 @@ from mathvisuals.store.trash import TrashRepository
 
 
 async def handle(ex: Exchange) -> Response:
-    return await guarded(ex, _dispatch)
+    return await guarded(ex, _dispatch, EXAMPLES)
 
 
 async def items(ex: Exchange, records: list[dict[str, Any]]) -> list[dict[str, Any]]:

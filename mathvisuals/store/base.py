@@ -24,6 +24,14 @@ class StoreError(MathVisualsError):
     """Base of the store's errors."""
 
 
+class CorruptValueError(StoreError):
+    """A stored value that is not the expected JSON, even after one extra decode (§6.2)."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(f"corrupt value at {key}")
+        self.key = key
+
+
 class StoreUnavailableError(StoreError):
     """Redis could not serve the request; the API answers 503 (FIX-A).
 

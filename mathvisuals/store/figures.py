@@ -25,7 +25,7 @@ from mathvisuals.model.figures import (
 )
 from mathvisuals.model.jsuri import trim
 from mathvisuals.model.paths import normalize_category_id
-from mathvisuals.store.base import Delete, Op, SAdd, Set, SRem, Store, StoreError, Tx
+from mathvisuals.store.base import CorruptValueError, Delete, Op, SAdd, Set, SRem, Store, Tx
 from mathvisuals.store.values import CORRUPT, decode, encode
 
 FIGURE_PREFIX = "figure:"
@@ -53,14 +53,6 @@ def category_key(category_id: str) -> str:
     return CATEGORY_PREFIX + category_id
 
 
-class FigureCorruptError(StoreError):
-    """A stored figure-library value that cannot be decoded; the API answers 500 (§6.2)."""
-
-    def __init__(self, key: str) -> None:
-        super().__init__(f"corrupt value at {key}")
-        self.key = key
-
-
 @dataclass(frozen=True)
 class SavedFigure:
     """The `figure:` record as written, and the category it is linked to (None if unlinked)."""
@@ -80,7 +72,7 @@ class CategoryDeletion:
 def _decoded(key: str, raw: str | None) -> Record | None:
     value = decode(raw, dict)
     if value is CORRUPT:
-        raise FigureCorruptError(key)
+        raise CorruptValueError(key)
     return value if isinstance(value, dict) else None
 
 

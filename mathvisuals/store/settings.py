@@ -4,18 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from mathvisuals.store.base import Set, Store, StoreError
+from mathvisuals.store.base import CorruptValueError, Set, Store
 from mathvisuals.store.values import decode, encode
 
 KEY = "settings:projects"
-
-
-class CorruptValueError(StoreError):
-    """A stored value that is not a JSON object, even after one extra decode (§6.2)."""
-
-    def __init__(self, key: str) -> None:
-        super().__init__(f"stored value under {key} cannot be decoded")
-        self.key = key
 
 
 class SettingsRepository:

@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from mathvisuals.model.svg import apply_patch, build_entry, svg_url
-from mathvisuals.store.base import Delete, Op, SAdd, Set, SRem, Store, StoreError, Tx
+from mathvisuals.store.base import CorruptValueError, Delete, Op, SAdd, Set, SRem, Store, Tx
 from mathvisuals.store.values import CORRUPT, decode, encode
 
 PREFIX = "svg:"
@@ -14,14 +14,6 @@ INDEX = "svg:__slugs__"
 ASSET_PREFIX = "figureAsset:"
 
 Record = dict[str, Any]
-
-
-class CorruptValueError(StoreError):
-    """A stored value that is not a JSON object, even after a second decode (§6.2)."""
-
-    def __init__(self, key: str) -> None:
-        super().__init__(f"corrupt value at {key}")
-        self.key = key
 
 
 def key(slug: str) -> str:
