@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, Literal, NoReturn
 
@@ -45,8 +46,15 @@ EnvOption = Annotated[
 ConfigOption = Annotated[
     Path | None, typer.Option("--config", "-c", help="An environment TOML file instead of --env.")
 ]
+
+
+class TargetChoice(StrEnum):
+    aws = "aws"
+    local = "local"
+
+
 TargetOption = Annotated[
-    str,
+    TargetChoice,
     typer.Option(
         "--target",
         help="aws (default) or local: every client pointed at the local emulator.",
@@ -148,10 +156,9 @@ def install_scrubber() -> None:
 
 
 @contextmanager
-def session(env: str | None, config: Path | None, target: str) -> Iterator[Session]:
+def session(env: str | None, config: Path | None, choice: TargetChoice) -> Iterator[Session]:
     install_scrubber()
-    if target not in ("aws", "local"):
-        fail(ConfigError("--target", "", f"{target!r} is not aws or local"))
+    target = choice.value
     try:
         path = config_path(env, config)
         loaded = load_config(path)
@@ -263,7 +270,7 @@ def register(app: typer.Typer) -> None:
     def plan(
         env: EnvOption = None,
         config: ConfigOption = None,
-        target: TargetOption = "aws",
+        target: TargetOption = TargetChoice.aws,
         json_output: JsonOption = False,
     ) -> None:
         """Read-only preflight: identity, permissions, ownership, and what each stack would do.
@@ -309,7 +316,7 @@ def register(app: typer.Typer) -> None:
     def up(
         env: EnvOption = None,
         config: ConfigOption = None,
-        target: TargetOption = "aws",
+        target: TargetOption = TargetChoice.aws,
         json_output: JsonOption = False,
         allow_replace: AllowReplace = False,
         recreate_failed: RecreateFailed = False,
@@ -363,7 +370,7 @@ def register(app: typer.Typer) -> None:
     def verify(
         env: EnvOption = None,
         config: ConfigOption = None,
-        target: TargetOption = "aws",
+        target: TargetOption = TargetChoice.aws,
         json_output: JsonOption = False,
     ) -> None:
         """Prove the deployment works: stacks, Redis flags, security groups, the Lambda's
@@ -383,7 +390,7 @@ def register(app: typer.Typer) -> None:
     def status(
         env: EnvOption = None,
         config: ConfigOption = None,
-        target: TargetOption = "aws",
+        target: TargetOption = TargetChoice.aws,
         json_output: JsonOption = False,
         show_values: ShowValuesOption = False,
         with_verify: Annotated[bool, typer.Option("--verify", help="Run verify first.")] = False,
@@ -403,7 +410,7 @@ def register(app: typer.Typer) -> None:
     def rotate_token(
         env: EnvOption = None,
         config: ConfigOption = None,
-        target: TargetOption = "aws",
+        target: TargetOption = TargetChoice.aws,
         json_output: JsonOption = False,
     ) -> None:
         """Rotate the Redis AUTH token with zero downtime: ROTATE (old and new valid), store the
@@ -440,7 +447,7 @@ def register(app: typer.Typer) -> None:
     def github_secrets(
         env: EnvOption = None,
         config: ConfigOption = None,
-        target: TargetOption = "aws",
+        target: TargetOption = TargetChoice.aws,
         dry_run: DryRun = False,
         json_output: JsonOption = False,
     ) -> None:
@@ -475,7 +482,7 @@ def register(app: typer.Typer) -> None:
     def down(
         env: EnvOption = None,
         config: ConfigOption = None,
-        target: TargetOption = "aws",
+        target: TargetOption = TargetChoice.aws,
         include_data: IncludeData = False,
         confirm_env: ConfirmEnv = None,
         delete_secret: DeleteSecret = False,

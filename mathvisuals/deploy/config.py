@@ -279,6 +279,8 @@ def load_config(path: Path) -> EnvironmentConfig:
         raise ConfigError(shown, "", "file not found", "create it or pass --config") from exc
     except OSError as exc:
         raise ConfigError(shown, "", f"cannot read: {exc.strerror}") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(shown, "", f"not UTF-8 text (byte {exc.start})") from exc
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

@@ -22,8 +22,8 @@ class ConfigError(DeployError):
     exit_code = 3
 
     def __init__(self, file: str, key: str, problem: str, hint: str = "") -> None:
-        where = f"{file}: {key}" if key else file
-        super().__init__(f"{where}: {problem}")
+        where = ": ".join(part for part in (file, key) if part)
+        super().__init__(f"{where}: {problem}" if where else problem)
         self.file, self.key, self.problem = file, key, problem
         self.hint = hint
 

@@ -139,7 +139,9 @@ class CloudFormation(Protocol):
 class Secrets(Protocol):
     def describe(self, name: str) -> SecretInfo | None: ...
 
-    def value(self, name: str, version_id: str | None = None) -> SecretValue: ...
+    def value(self, name: str, version_id: str | None = None) -> SecretValue:
+        """The ``authToken`` of the JSON secret (the current version unless one is given)."""
+        ...
 
     def create(self, name: str, value: SecretValue, tags: Mapping[str, str]) -> str:
         """Returns the new VersionId."""

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -220,15 +219,9 @@ def _missing_parameter(parameter: str, secret: str) -> PreflightBlockedError:
 
 
 def _auth_token(secrets: Secrets, secret_name: str) -> SecretValue:
-    """``authToken`` from the JSON secret (§5.6), checked against the token rules."""
-    try:
-        document = json.loads(secrets.value(secret_name).reveal())
-    except ValueError:
-        # ``from None``: a JSONDecodeError keeps the whole document (the secret) in ``.doc``.
-        raise PreflightBlockedError(f"secret {secret_name} is not JSON") from None
-    token = document.get("authToken") if isinstance(document, dict) else None
-    if not isinstance(token, str):
-        raise PreflightBlockedError(f'secret {secret_name} has no string "authToken" key')
+    """The secret's ``authToken`` (the gateway unwraps the JSON, §5.6), checked against the
+    token rules so a broken token is never copied to GitHub."""
+    token = secrets.value(secret_name).reveal()
     problems = token_problems(token)
     if problems:
         raise CheckFailedError(f"secret {secret_name}: authToken {'; '.join(problems)}")

@@ -278,7 +278,13 @@ class Orchestrator:
             return SecretValue(generate_token(self.config.redis.token_length))
         # Read exactly as written: a stray newline would become part of the AUTH token (C14),
         # so it is refused here just as `check` refuses it (MV150).
-        token = token_file.read_text(encoding="utf-8")
+        try:
+            token = token_file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+            raise CheckFailedError(f"{token_file}: cannot read the token file: {reason}").with_hint(
+                "MATHVISUALS_TOKEN_FILE must name a readable file holding only the token"
+            ) from exc
         problems = token_problems(token)
         if problems:
             raise CheckFailedError(f"{token_file}: {'; '.join(problems)}")
