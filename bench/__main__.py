@@ -1,37 +1,91 @@
-"""``python -m bench [--quick] [--only NAME]``: run the harness, print figures, write the report."""
+"""``python -m bench [--quick] [--only NAME]``: run the harness, print figures, write the report.
+
+A full run rewrites docs/performance.md; with ``--only`` the figures are printed only.
+NAME is a scenario (``examples-get``, …), ``plain`` or ``tls`` (the Redis), ``http`` (all
+scenarios), ``lambda`` or ``orchestrator``; it may be given several times.
+"""
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
+import os
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from bench import api_load, scenarios
+from bench import api_load, lambda_shape, orchestrator, report, scenarios
 from bench.load import redis_benchmark
-from bench.servers import redis_servers
+from bench.servers import REPO, redis_servers
+
+SECTIONS = ("http", "plain", "tls", "lambda", "orchestrator")
+CEILING_REQUESTS = 200_000
+
+
+def _load_average() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m bench", description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
     parser.add_argument("--quick", action="store_true", help="3 s per scenario instead of 10 s")
-    parser.add_argument("--only", action="append", default=[], help="a scenario or section name")
+    parser.add_argument("--only", action="append", default=[], metavar="NAME")
+    parser.add_argument(
+        "--workers", type=int, default=2, help="extra rows with N workers (0: none)"
+    )
+    parser.add_argument("--output", type=Path, default=REPO / "docs" / "performance.md")
     args = parser.parse_args(argv)
+    only = set(args.only)
     seconds = 3.0 if args.quick else 10.0
+
+    run = report.Run(dt.datetime.now(dt.UTC), seconds, load_before=_load_average())
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="mv-bench-") as tmp:
         work = Path(tmp)
-        chosen = [
-            s for s in scenarios.build(work / "bodies")
-            if not args.only or any(name in s.name for name in args.only)
-        ]  # fmt: skip
+        every = scenarios.build(work / "bodies")
+        names = {s.name for s in every}
+        chosen = [s for s in every if not (only & names) or s.name in only]
+        http = not only or bool(only & (names | {"http", "plain", "tls"}))
+        redis_names = (only & {"plain", "tls"}) or {"plain", "tls"}
         with redis_servers(work) as servers:
-            for name, redis in servers.items():
-                ceiling = redis_benchmark(redis.benchmark_args(), 100_000)
-                print(f"redis-benchmark {name}: GET {ceiling.get_rps:,.0f}/s SET {ceiling.set_rps:,.0f}/s")
-                api_load.run_scenarios(redis, chosen, seconds, work / "logs")
-    print(f"done in {time.monotonic() - started:.0f} s")
+            if http:
+                for name, redis in servers.items():
+                    if name not in redis_names:
+                        continue
+                    ceiling = redis_benchmark(redis.benchmark_args(), CEILING_REQUESTS)
+                    run.ceilings[name] = ceiling
+                    print(
+                        f"redis-benchmark {name}: GET {ceiling.get_rps:,.0f}/s "
+                        f"SET {ceiling.set_rps:,.0f}/s",
+                        flush=True,
+                    )
+                    run.results += api_load.run_scenarios(redis, chosen, seconds, work / "logs")
+                if http and args.workers > 1 and "plain" in redis_names:
+                    headline = [s for s in chosen if s.upstream is not None]
+                    print(f"{args.workers} workers, plain Redis:", flush=True)
+                    run.results += api_load.run_scenarios(
+                        servers["plain"], headline, seconds, work / "logs", workers=args.workers
+                    )
+            if not only or "lambda" in only:
+                print("Lambda shape (TLS Redis):", flush=True)
+                run.lambda_figures = lambda_shape.measure(
+                    work / "lambda", servers["tls"], quick=args.quick
+                )
+        if not only or "orchestrator" in only:
+            print("Orchestrator on the sandbox:", flush=True)
+            run.commands = orchestrator.measure(work / "orchestrator")
+    run.wall_seconds = time.monotonic() - started
+    run.load_after = _load_average()
+    print(f"done in {run.wall_seconds:.0f} s", flush=True)
+    if only:
+        print("(--only: docs/performance.md not rewritten)")
+        return 0
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(report.render(run), encoding="utf-8")
+    print(f"wrote {args.output}")
     return 0
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import http.client
 import itertools
 import threading
@@ -13,7 +14,8 @@ from bench import redis_stats
 from bench.load import LoadResult, Request, wrk
 from bench.redis_stats import RoundTrips
 from bench.scenarios import Scenario
-from bench.servers import LOOPBACK, ApiServer, BenchRedis, request
+from bench.servers import ApiServer, BenchRedis, request
+from mathvisuals.sandbox.redis_server import LOOPBACK
 
 WARMUP_S = 1.0
 ROUND_TRIP_REQUESTS = 20
@@ -28,6 +30,13 @@ class Result:
     round_trips: RoundTrips
     rss_idle_kib: int
     rss_peak_kib: int
+    cpu_ms: float  # server CPU time per request under load
+
+    @property
+    def row(self) -> str:
+        return f"{self.scenario.name}/{self.redis}" + (
+            f"/w{self.workers}" if self.workers != 1 else ""
+        )
 
 
 class RssSampler(threading.Thread):
@@ -83,11 +92,14 @@ def run_scenarios(
             idle = server.rss_kib()
             sampler = RssSampler(server)
             sampler.start()
+            cpu = server.cpu_seconds()
             load = wrk(server.base, scenario.requests, seconds)
+            cpu = server.cpu_seconds() - cpu
             peak = sampler.stop()
             cycle = list(itertools.islice(itertools.cycle(scenario.requests), ROUND_TRIP_REQUESTS))
-            trips = redis_stats.measure(client, lambda c=cycle: send_all(server.port, c))
-            result = Result(scenario, redis.name, workers, load, trips, idle, peak)
+            trips = redis_stats.measure(client, functools.partial(send_all, server.port, cycle))
+            cpu_ms = cpu * 1000 / max(load.requests, 1)
+            result = Result(scenario, redis.name, workers, load, trips, idle, peak, cpu_ms)
             print_result(result)
             results.append(result)
     finally:
@@ -100,7 +112,8 @@ def print_result(r: Result) -> None:
     load = r.load
     print(
         f"  {r.scenario.name:<18} {r.redis:<5} w{r.workers} {load.rps:>9,.0f} req/s  "
-        f"p50 {load.p50_ms:6.2f} ms  p99 {load.p99_ms:6.2f} ms  errors {load.errors}  "
+        f"p50 {load.p50_ms:6.2f} ms  p99 {load.p99_ms:6.2f} ms  cpu {r.cpu_ms:5.2f} ms/req  "
+        f"errors {load.errors}  "
         f"rss {r.rss_peak_kib / 1024:5.1f} MiB  round trips {r.round_trips.describe()}",
         flush=True,
     )

@@ -85,7 +85,7 @@ def wrk(
 
 @dataclass(frozen=True)
 class Ceiling:
-    """``redis-benchmark`` GET and SET per second: the Redis ceiling each scenario is set against."""
+    """``redis-benchmark`` GET and SET per second: the ceiling each scenario is set against."""
 
     get_rps: float
     set_rps: float
@@ -108,7 +108,9 @@ def redis_benchmark(args: Sequence[str], requests: int, connections: int = CONNE
         if cells[0] == "test":
             header = cells
         elif header and len(cells) == len(header):
-            rows[cells[0]] = {name: float(value) for name, value in zip(header[1:], cells[1:])}
+            rows[cells[0]] = {
+                name: float(value) for name, value in zip(header[1:], cells[1:], strict=True)
+            }
     return Ceiling(
         get_rps=rows["GET"]["rps"],
         set_rps=rows["SET"]["rps"],

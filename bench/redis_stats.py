@@ -38,10 +38,16 @@ class RoundTrips:
     connections: int  # new connections to Redis while measuring
 
     def describe(self) -> str:
+        """``2 (SMEMBERS, MGET)``: round trips, then the commands sent per request."""
+        order = ["watch", "smembers", "get", "mget", "exec"]
+        names = sorted(
+            (n for n in self.commands if n not in QUEUED),
+            key=lambda n: order.index(n) if n in order else len(order),
+        )
         shown = ", ".join(
-            f"{name.upper()}" + (f"×{calls:g}" if calls != 1 else "")
-            for name, calls in sorted(self.commands.items())
-            if name not in QUEUED or name == "multi"
+            ("MULTI…EXEC" if name == "exec" else name.upper())
+            + (f"×{self.commands[name]:g}" if self.commands[name] != 1 else "")
+            for name in names
         )
         return f"{self.per_request:g} ({shown})" if shown else f"{self.per_request:g}"
 

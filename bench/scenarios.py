@@ -106,7 +106,10 @@ def build(directory: Path) -> list[Scenario]:
             "mixed",
             "mixed: 60% examples GET, 20% raw SVG GET, 20% example-set PUT",
             [Request("GET", "/api/examples?path=/bench")] * 3
-            + [Request("PUT", "/api/examples", mix_set), Request("GET", "/api/svg/raw?path=/bench/icon.svg")],
+            + [
+                Request("PUT", "/api/examples", mix_set),
+                Request("GET", "/api/svg/raw?path=/bench/icon.svg"),
+            ],
             seed_one + seed_icon,
         ),
     ]

@@ -127,6 +127,12 @@ class ApiServer:
             return 0
         return sum(_rss_kib(pid) for pid in _tree(self.process.pid))
 
+    def cpu_seconds(self) -> float:
+        """User + system CPU time of the server and its workers so far, from /proc."""
+        if self.process is None:
+            return 0.0
+        return sum(_cpu_seconds(pid) for pid in _tree(self.process.pid))
+
     def stop(self) -> None:
         if self.process is None:
             return
@@ -149,6 +155,15 @@ def _tree(pid: int) -> list[int]:
             for child in children:
                 found += _tree(int(child))
     return found
+
+
+def _cpu_seconds(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    # utime and stime are fields 14 and 15 of stat(5); fields[0] here is field 3.
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _rss_kib(pid: int) -> int:

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import gc
 import signal
 import sys
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
 from mathvisuals.deploy.errors import DeployError
+
+if TYPE_CHECKING:
+    from starlette.applications import Starlette
 
 app = typer.Typer(
     help=(
@@ -39,6 +43,14 @@ def serve(
             "and serve in kv mode against it.",
         ),
     ] = False,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Worker processes sharing the port (default 1, one process: the shape "
+            "measured in docs/performance.md). Not with --with-redis.",
+        ),
+    ] = 1,
 ) -> None:
     """Serve the storage API over HTTP.
 
@@ -52,6 +64,27 @@ def serve(
     from mathvisuals.api.startup import build_app
     from mathvisuals.settings import Settings
 
+    # uvloop and httptools: the fastest loop and parser uvicorn offers. gc.freeze() once the
+    # app is built: the full collections then skip the ~40,000 objects of the imported modules
+    # (a ~25 ms pause each, seen at p99 in docs/performance.md).
+    options: dict[str, Any] = {
+        "host": host,
+        "port": port,
+        "loop": "uvloop",
+        "http": "httptools",
+        "log_level": "warning",
+        "access_log": False,
+        "lifespan": "on",
+    }
+    if workers > 1:
+        if with_redis:
+            raise typer.BadParameter("--workers needs REDIS_* settings, not --with-redis")
+        typer.echo(
+            f"serving the API at http://{host}:{port}/api/health ({workers} workers)", err=True
+        )
+        # Each worker process builds its own app (and Redis pool) from the environment.
+        uvicorn.run("mathvisuals.cli:app_from_env", factory=True, workers=workers, **options)
+        return
     server = None
     overrides: dict[str, str] = {}
     if with_redis:
@@ -63,21 +96,23 @@ def serve(
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
         application = build_app(Settings.from_env(overrides=overrides))
+        gc.freeze()
         mode = "kv" if overrides or Settings.from_env().redis.mode == "kv" else "memory"
         typer.echo(f"serving the API at http://{host}:{port}/api/health (mode: {mode})", err=True)
-        uvicorn.run(
-            application,
-            host=host,
-            port=port,
-            loop="uvloop",
-            http="httptools",
-            log_level="warning",
-            access_log=False,
-            lifespan="on",
-        )
+        uvicorn.run(application, **options)
     finally:
         if server is not None:
             server.stop()
+
+
+def app_from_env() -> Starlette:
+    """The app factory each ``serve --workers`` process calls."""
+    from mathvisuals.api.startup import build_app
+    from mathvisuals.settings import Settings
+
+    application = build_app(Settings.from_env())
+    gc.freeze()
+    return application
 
 
 EnvOption = Annotated[

@@ -40,14 +40,31 @@ def _fix_numbers(value: Any) -> Any:
     return value
 
 
-def _has_float(value: Any) -> bool:
-    if isinstance(value, float):
-        return True
-    if isinstance(value, dict):
-        return any(_has_float(item) for item in value.values())
-    if isinstance(value, list):
-        return any(_has_float(item) for item in value)
-    return False
+# Deeper documents are refused: the rest of the pipeline (number fixing, the encoders'
+# fallbacks) recurses per level, and no Math Visuals document comes near this.
+MAX_DEPTH = 256
+
+
+def _has_integral_float(value: Any) -> bool:
+    """Whether ``_fix_numbers`` would change anything: one walk without building anything.
+
+    Iterative, with exact type checks: values come from orjson, and most hold no integral
+    float at all, so this usually replaces a walk that rebuilt every dict and list. Raises
+    :class:`InvalidJSONError` for nesting deeper than :data:`MAX_DEPTH`.
+    """
+    found = False
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        kind = type(item)
+        if kind is dict or kind is list:
+            if depth >= MAX_DEPTH:
+                raise InvalidJSONError(f"nested deeper than {MAX_DEPTH} levels")
+            children = item.values() if kind is dict else item
+            stack.extend((child, depth + 1) for child in children)
+        elif kind is float and item.is_integer():
+            found = True
+    return found
 
 
 def loads(data: bytes | str) -> Any:
@@ -58,12 +75,14 @@ def loads(data: bytes | str) -> Any:
         # orjson refuses some texts JavaScript accepts (big integers, lone surrogates).
         try:
             text = data.decode("utf-8", "surrogatepass") if isinstance(data, bytes) else data
-            return json.loads(
+            value = json.loads(
                 text, parse_constant=_reject_constant, parse_float=_js_number, parse_int=_js_int
             )
         except (ValueError, RecursionError) as exc:
             raise InvalidJSONError(str(exc)) from exc
-    return _fix_numbers(value) if _has_float(value) else value
+        _has_integral_float(value)  # the depth check; numbers were fixed while parsing
+        return value
+    return _fix_numbers(value) if _has_integral_float(value) else value
 
 
 def _js_int(text: str) -> int | float:

@@ -7,13 +7,13 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Mount
-from starlette.types import Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mathvisuals.api import examples, figures, health, openapi, raw, settings_route, svg, trash
 from mathvisuals.api.http import Context, Exchange, Family, json_response
@@ -240,6 +240,24 @@ def create_app(
         yield
         await store.aclose()
 
-    app = Starlette(debug=debug, routes=[Mount("", app=root)], lifespan=lifespan)
+    app = Api(root, debug=debug, lifespan=lifespan)
     app.state.ctx = ctx
     return app
+
+
+class Api(Starlette):
+    """Starlette for the lifespan; HTTP requests go straight to ``root``.
+
+    The dispatcher already answers 404 and 500 and writes the access log, so Starlette's
+    middleware stack and router would only add work to every request.
+    """
+
+    def __init__(self, root: ASGIApp, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._root = root
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            await self._root(scope, receive, send)
+        else:
+            await super().__call__(scope, receive, send)

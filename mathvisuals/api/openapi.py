@@ -8,18 +8,29 @@ from typing import Any
 from starlette.responses import Response
 
 from mathvisuals import __version__, jsonfmt
+from mathvisuals.model.svg import PATCH_KEYS
 
 JSON = "application/json"
 
 
-def _query(name: str, description: str, required: bool = False) -> dict[str, Any]:
-    return {
+def _query(
+    name: str,
+    description: str,
+    *,
+    required: bool = False,
+    schema: dict[str, Any] | None = None,
+    example: str | None = None,
+) -> dict[str, Any]:
+    parameter: dict[str, Any] = {
         "name": name,
         "in": "query",
         "required": required,
-        "schema": {"type": "string"},
+        "schema": schema or {"type": "string"},
         "description": description,
     }
+    if example is not None:
+        parameter["example"] = example
+    return parameter
 
 
 def _body(schema: dict[str, Any]) -> dict[str, Any]:
@@ -35,7 +46,7 @@ def _responses(*codes: int) -> dict[str, Any]:
         405: "Method not allowed",
         409: "Category contains figures",
         413: "Request body too large",
-        500: "Internal error",
+        500: "Internal error (e.g. a corrupt stored value)",
         503: "Redis unavailable (kv mode)",
     }
     answers: dict[str, Any] = {}
@@ -47,58 +58,140 @@ def _responses(*codes: int) -> dict[str, Any]:
     return answers
 
 
+# The schemas describe what a request must look like to be stored; the API tolerates more
+# (api.md §5.3: non-object bodies, wrong types), which the negative fuzzing in
+# reliability/fuzz.py sends on purpose. A slug or id "starting with a letter or digit" always
+# normalises to a usable, non-reserved key.
 _OBJECT = {"type": "object", "additionalProperties": True}
+_TEXT = {"type": "string", "pattern": r"\S"}
+_STRINGS = {"type": "array", "items": {"type": "string"}}
+_SLUG = {"type": "string", "pattern": "^[A-Za-z0-9]", "maxLength": 200, "examples": ["icons/star"]}
+_CATEGORY_ID = {"type": "string", "pattern": "^[A-Za-z0-9]", "maxLength": 80}
+_PNG_URL = {
+    "type": "string",
+    "pattern": "^data:image/png;base64,[A-Za-z0-9+/]*={0,2}$",
+    "examples": ["data:image/png;base64,iVBORw0KGgo="],
+}
 _EXAMPLES_BODY = {
     "type": "object",
     "properties": {
-        "path": {"type": "string"},
+        "path": {**_TEXT, "description": "Overrides ?path= when not blank"},
         "examples": {"type": "array", "items": _OBJECT},
-        "deletedProvided": {"type": "array", "items": {"type": "string"}},
+        "deletedProvided": _STRINGS,
         "updatedAt": {"type": ["string", "null"]},
     },
     "required": ["examples", "deletedProvided"],
 }
-_TRASH_BODY = {
+_TRASH_RECORD = {
     "type": "object",
     "properties": {
-        "entries": {"type": "array", "items": _OBJECT},
+        "id": {"type": "string"},
+        "example": {"type": "object", "minProperties": 1},
+        "deletedAt": {"type": "string"},
+        "sourcePath": {"type": "string"},
+        "sourceHref": {"type": "string"},
+        "sourceTitle": {"type": "string"},
+        "reason": {"type": "string"},
+        "removedAtIndex": {"type": ["integer", "null"]},
+        "label": {"type": ["string", "null"]},
+        "importedFromHistory": {"type": "boolean"},
+        "metadata": _OBJECT,
+    },
+    "required": ["example"],
+}
+_TRASH_POST = {
+    "type": "object",
+    "properties": {
+        "entries": {"type": "array", "items": _TRASH_RECORD},
         "mode": {"type": "string", "enum": ["prepend", "append"]},
-        "limit": {"type": "integer"},
+        "limit": {"type": "integer", "minimum": 1},
         "replace": {"type": "boolean"},
-        "ids": {"type": "array", "items": {"type": "string"}},
     },
 }
+_TRASH_DELETE = {"type": "object", "properties": {"ids": _STRINGS}}
+_PNG = {
+    "anyOf": [
+        _PNG_URL,
+        {
+            "type": "object",
+            "properties": {
+                "dataUrl": _PNG_URL,
+                "width": {"type": "number"},
+                "height": {"type": "number"},
+            },
+            "required": ["dataUrl"],
+        },
+    ]
+}
 _SVG_PROPERTIES: dict[str, Any] = {
-    "slug": {"type": "string"},
+    "slug": _SLUG,
     "svg": {"type": "string"},
-    "png": {"type": ["string", "object", "null"]},
+    "png": _PNG,
+    "pngWidth": {"type": "number"},
+    "pngHeight": {"type": "number"},
     "title": {"type": ["string", "null"]},
-    "displayTitle": {"type": ["string", "null"]},
     "baseName": {"type": "string"},
+    "filename": {"type": "string"},
     "tool": {"type": "string"},
     "altText": {"type": "string"},
     "altTextSource": {"type": "string"},
     "summary": {"type": "string"},
     "description": {"type": "string"},
+    "createdAt": {"type": "string"},
+    "exampleState": _OBJECT,
 }
-_SVG_BODY = {"type": "object", "properties": _SVG_PROPERTIES}
-_FIGURE_BODY = {
+_SVG_BODY = {"type": "object", "properties": _SVG_PROPERTIES, "required": ["slug", "png"]}
+_SVG_PATCH = {
     "type": "object",
     "properties": {
-        **_SVG_PROPERTIES,
-        "categoryId": {"type": ["string", "null"]},
-        "category": _OBJECT,
-        "categoryLabel": {"type": "string"},
-        "categoryApps": {"type": "array", "items": {"type": "string"}},
-        "tags": {"type": "array", "items": {"type": "string"}},
+        "slug": _SLUG,
+        "title": {"type": ["string", "null"]},
+        "displayTitle": {"type": ["string", "null"]},
+        "baseName": {"type": "string", "pattern": "[A-Za-z0-9]"},
+        "altText": {"type": "string"},
+        "altTextSource": {"type": "string"},
+    },
+    "required": ["slug"],
+    "anyOf": [{"required": [key]} for key in PATCH_KEYS],
+}
+_SLUG_BODY = {"type": "object", "properties": {"slug": _SLUG}}
+_CATEGORY_FIELDS: dict[str, Any] = {
+    "categoryId": _CATEGORY_ID,
+    "categoryLabel": {"type": "string"},
+    "categoryApps": _STRINGS,
+    "category": {
+        "type": "object",
+        "properties": {"id": _CATEGORY_ID, "label": {"type": "string"}, "apps": _STRINGS},
     },
 }
+_FIGURE_PROPERTIES: dict[str, Any] = {
+    **_SVG_PROPERTIES,
+    **_CATEGORY_FIELDS,
+    "categoryId": {"anyOf": [_CATEGORY_ID, {"type": "null"}]},
+    "svg": _TEXT,
+    "tags": _STRINGS,
+}
+_FIGURE_POST = {
+    "anyOf": [
+        {"type": "object", "properties": _FIGURE_PROPERTIES, "required": ["slug", "svg"]},
+        {"type": "object", "properties": _CATEGORY_FIELDS, "required": ["categoryId"]},
+    ]
+}
+_FIGURE_PATCH = {
+    "anyOf": [
+        {"type": "object", "properties": _FIGURE_PROPERTIES, "required": ["slug"]},
+        {"type": "object", "properties": _CATEGORY_FIELDS, "required": ["categoryId"]},
+    ]
+}
+_FIGURE_DELETE = {"type": "object", "properties": {"slug": _SLUG, "categoryId": _CATEGORY_ID}}
 _SETTINGS_BODY = {"type": "object", "properties": {"settings": _OBJECT}}
 _RAW = {
     "parameters": [
-        _query("path", "Asset path, e.g. /icons/star.svg"),
-        _query("slug", "Asset slug"),
-        _query("format", "svg or png"),
+        _query("path", "Asset path, e.g. /icons/star.svg", example="/icons/star.svg"),
+        _query("slug", "Asset slug", example="icons/star"),
+        _query(
+            "format", "svg or png", schema={"type": "string", "enum": ["svg", "png"]}, example="png"
+        ),
     ],
     "get": {
         "summary": "The stored SVG markup or PNG bytes",
@@ -119,51 +212,60 @@ def _op(summary: str, codes: tuple[int, ...], body: dict[str, Any] | None = None
 
 
 READ = (200, 404, 503)
+SLUG_READ = (200, 400, 404, 500, 503)  # 400 for a reserved slug, 500 for a corrupt value
 WRITE = (200, 400, 413, 503)
 
 
 @cache
 def document() -> dict[str, Any]:
-    path_q = _query("path", "Page path, e.g. /diagram/index.html (normalised)")
-    slug_q = _query("slug", "Entry slug")
+    path_q = _query("path", "Page path, e.g. /diagram/index.html (normalised)", example="/diagram")
+    write_path_q = _query(
+        "path", "Page path (body.path, when not blank, wins)", required=True, schema=_TEXT
+    )
+    slug_q = _query("slug", "Entry slug", example="icons/star")
     figure_params = [
-        slug_q,
+        _query("slug", "Figure slug", example="icons/star"),
         _query("categoryId", "Category id"),
-        _query("view", "summary: without svg/png payloads"),
+        _query("view", "summary: without svg/png payloads", example="summary"),
     ]
     return {
         "openapi": "3.1.0",
         "info": {"title": "Math Visuals storage API", "version": __version__},
         "paths": {
             "/api/examples": {
-                "parameters": [path_q],
-                "get": _op("One entry (with path) or all", READ),
-                "put": _op("Store an entry", WRITE, _EXAMPLES_BODY),
-                "post": _op("Store an entry", WRITE, _EXAMPLES_BODY),
-                "delete": _op("Delete an entry", (200, 400, 503)),
+                "get": {**_op("One entry (with path) or all", READ), "parameters": [path_q]},
+                "put": {
+                    **_op("Store an entry", WRITE, _EXAMPLES_BODY),
+                    "parameters": [write_path_q],
+                },
+                "post": {
+                    **_op("Store an entry", WRITE, _EXAMPLES_BODY),
+                    "parameters": [write_path_q],
+                },
+                "delete": {**_op("Delete an entry", (200, 400, 503)), "parameters": [path_q]},
             },
             "/api/examples/trash": {
                 "parameters": [_query("entryId", "Trash entry to delete permanently")],
                 "get": _op("The trash", (200, 503)),
-                "post": _op("Add to the trash", WRITE, _TRASH_BODY),
-                "delete": _op("Remove by entryId or ids", (200, 400, 503), _TRASH_BODY),
+                "post": _op("Add to the trash", WRITE, _TRASH_POST),
+                "delete": _op("Remove by entryId or ids", (200, 400, 503), _TRASH_DELETE),
             },
             "/api/svg": {
                 "parameters": [slug_q],
-                "get": _op("One entry (with slug) or all", READ),
-                "post": _op("Store an SVG entry", WRITE, _SVG_BODY),
-                "put": _op("Store an SVG entry", WRITE, _SVG_BODY),
-                "patch": _op("Rename or retitle", (*WRITE, 404), _SVG_BODY),
-                "delete": _op("Delete an entry", (200, 400, 404, 503), _SVG_BODY),
+                "get": _op("One entry (with slug) or all", SLUG_READ),
+                "post": _op("Store an SVG entry", (*WRITE, 500), _SVG_BODY),
+                "put": _op("Store an SVG entry", (*WRITE, 500), _SVG_BODY),
+                "patch": _op("Rename or retitle", (*WRITE, 404, 500), _SVG_PATCH),
+                "delete": _op("Delete an entry", (200, 400, 404, 503), _SLUG_BODY),
             },
             "/api/svg/raw": _RAW,
             "/api/figure-library": {
                 "parameters": figure_params,
-                "get": _op("Figures and categories", READ),
-                "post": _op("Upsert a figure or a category", WRITE, _FIGURE_BODY),
-                "patch": _op("Merge into a figure or category", (*WRITE, 404), _FIGURE_BODY),
+                "get": _op("Figures and categories", SLUG_READ),
+                "post": _op("Upsert a figure or a category", (*WRITE, 500), _FIGURE_POST),
+                "patch": _op("Merge into a figure or category", (*WRITE, 404, 500), _FIGURE_PATCH),
                 "delete": _op(
-                    "Delete a figure or an empty category", (*READ, 400, 409), _FIGURE_BODY
+                    "Delete a figure or an empty category", (*SLUG_READ, 409), _FIGURE_DELETE
                 ),
             },
             "/api/figure-library/raw": _RAW,

@@ -16,6 +16,7 @@ from typing import Any
 
 from redis import exceptions as rex
 from redis.asyncio import Redis
+from redis.asyncio.connection import SSLConnection
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 
@@ -130,6 +131,10 @@ class RedisStore:
                 protocol=2,
                 **tls,
             )
+            if config.tls:
+                pool = self._client.connection_pool
+                pool.connection_class = _SharedContextSSLConnection
+                pool.connection_kwargs["ssl_shared"] = []
         return self._client
 
     @contextlib.asynccontextmanager
@@ -231,6 +236,22 @@ class RedisStore:
             client, self._client = self._client, None
             with contextlib.suppress(rex.RedisError, OSError):
                 await client.aclose()
+
+
+class _SharedContextSSLConnection(SSLConnection):
+    """A TLS connection whose SSLContext is shared by its pool.
+
+    redis-py builds one SSLContext per connection, loading the CA bundle each time (~1 MB and
+    tens of ms of CPU per connection, docs/performance.md); the first connection's context
+    (built from the same settings) serves them all.
+    """
+
+    def __init__(self, *, ssl_shared: list[Any], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        if ssl_shared:
+            self.ssl_context = ssl_shared[0]
+        else:
+            ssl_shared.append(self.ssl_context)
 
 
 def _queue(pipe: Any, ops: Sequence[Op]) -> None:
