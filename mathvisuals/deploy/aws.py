@@ -611,7 +611,7 @@ class AwsParameters(_Gateway):
         super().__init__(backoff=backoff)
         self._client = client
 
-    def get(self, names: Sequence[str]) -> dict[str, ParameterInfo]:
+    def get(self, names: Sequence[str], *, owners: bool = False) -> dict[str, ParameterInfo]:
         found: dict[str, ParameterInfo] = {}
         unique = list(dict.fromkeys(names))
         for start in range(0, len(unique), self.BATCH):
@@ -629,7 +629,8 @@ class AwsParameters(_Gateway):
                     value=str(item["Value"]),
                     version=int(item["Version"]),
                     type=str(item.get("Type", "String")),
-                    owning_stack=self._tags(name).get(STACK_NAME_TAG),
+                    # One ListTagsForResource per parameter: only the ownership probe asks.
+                    owning_stack=self._tags(name).get(STACK_NAME_TAG) if owners else None,
                 )
         return found
 

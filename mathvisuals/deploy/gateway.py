@@ -157,8 +157,9 @@ class Secrets(Protocol):
 
 
 class Parameters(Protocol):
-    def get(self, names: Sequence[str]) -> dict[str, ParameterInfo]:
-        """Only the parameters that exist."""
+    def get(self, names: Sequence[str], *, owners: bool = False) -> dict[str, ParameterInfo]:
+        """Only the parameters that exist; ``owners`` also reads their owning stack (a call
+        per parameter)."""
         ...
 
     def put(

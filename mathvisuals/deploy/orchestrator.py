@@ -200,7 +200,8 @@ class Orchestrator:
             problems.append(f"secret {secret.name} belongs to stack {secret.owning_stack}")
         data_owned = [config.ssm_name(k) for k in ("endpoint", "port", "reader-endpoint")]
         ours = [config.ssm_name("examples-origins"), config.ssm_name("svg-origins")]
-        for name, info in self.gateways.parameters.get([*data_owned, *ours]).items():
+        found = self.gateways.parameters.get([*data_owned, *ours], owners=True)
+        for name, info in found.items():
             owner = info.owning_stack
             if name in data_owned and owner != config.stacks.data:
                 problems.append(f"parameter {name} belongs to {owner or 'no stack'}")

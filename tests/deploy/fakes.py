@@ -185,7 +185,7 @@ class FakeParameters:
     def __init__(self) -> None:
         self.items: dict[str, ParameterInfo] = {}
 
-    def get(self, names: Sequence[str]) -> dict[str, ParameterInfo]:
+    def get(self, names: Sequence[str], *, owners: bool = False) -> dict[str, ParameterInfo]:
         return {name: self.items[name] for name in names if name in self.items}
 
     def put(

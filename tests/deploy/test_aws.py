@@ -695,7 +695,9 @@ def test_parameters_put_get_delete(aws: None) -> None:
         2,
         "StringList",
     )
-    assert found["/owned"].owning_stack == "mv-data" and found[name].owning_stack is None
+    assert found["/owned"].owning_stack is None  # owners are read only on request
+    owned = parameters.get([name, "/owned"], owners=True)
+    assert owned["/owned"].owning_stack == "mv-data" and owned[name].owning_stack is None
 
     parameters.delete(name)
     parameters.delete(name)  # already gone

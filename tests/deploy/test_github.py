@@ -356,7 +356,7 @@ class FakeParameters:
         self.values = dict(values)
         self.calls: list[list[str]] = []
 
-    def get(self, names: Sequence[str]) -> dict[str, ParameterInfo]:
+    def get(self, names: Sequence[str], *, owners: bool = False) -> dict[str, ParameterInfo]:
         self.calls.append(list(names))
         return {n: ParameterInfo(n, self.values[n], 1) for n in names if n in self.values}
 
