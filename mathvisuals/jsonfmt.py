@@ -45,7 +45,7 @@ def _fix_numbers(value: Any) -> Any:
 MAX_DEPTH = 256
 
 
-def _has_integral_float(value: Any) -> bool:
+def _has_integral_float(value: Any, max_depth: int | None = MAX_DEPTH) -> bool:
     """Whether ``_fix_numbers`` would change anything: one walk without building anything.
 
     Iterative, with exact type checks: values come from orjson, and most hold no integral
@@ -58,8 +58,8 @@ def _has_integral_float(value: Any) -> bool:
         item, depth = stack.pop()
         kind = type(item)
         if kind is dict or kind is list:
-            if depth >= MAX_DEPTH:
-                raise InvalidJSONError(f"nested deeper than {MAX_DEPTH} levels")
+            if max_depth is not None and depth >= max_depth:
+                raise InvalidJSONError(f"nested deeper than {max_depth} levels")
             children = item.values() if kind is dict else item
             stack.extend((child, depth + 1) for child in children)
         elif kind is float and item.is_integer():
@@ -67,8 +67,12 @@ def _has_integral_float(value: Any) -> bool:
     return found
 
 
-def loads(data: bytes | str) -> Any:
-    """Parse request or stored JSON; raises :class:`InvalidJSONError`."""
+def loads(data: bytes | str, *, max_depth: int | None = MAX_DEPTH) -> Any:
+    """Parse request or stored JSON; raises :class:`InvalidJSONError`.
+
+    Stored values pass ``max_depth=None``: data already in Redis is never refused for its
+    shape alone (the limit guards request bodies).
+    """
     try:
         value = orjson.loads(data)
     except orjson.JSONDecodeError:
@@ -80,9 +84,9 @@ def loads(data: bytes | str) -> Any:
             )
         except (ValueError, RecursionError) as exc:
             raise InvalidJSONError(str(exc)) from exc
-        _has_integral_float(value)  # the depth check; numbers were fixed while parsing
+        _has_integral_float(value, max_depth)  # the depth check; numbers are already fixed
         return value
-    return _fix_numbers(value) if _has_integral_float(value) else value
+    return _fix_numbers(value) if _has_integral_float(value, max_depth) else value
 
 
 def _js_int(text: str) -> int | float:

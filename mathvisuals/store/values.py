@@ -20,9 +20,9 @@ def decode(raw: str | None, expected: type = dict) -> Any:
     if raw is None:
         return None
     try:
-        value = jsonfmt.loads(raw)
+        value = jsonfmt.loads(raw, max_depth=None)
         if isinstance(value, str):
-            value = jsonfmt.loads(value)
+            value = jsonfmt.loads(value, max_depth=None)
     except jsonfmt.InvalidJSONError:
         return CORRUPT
     return value if isinstance(value, expected) else CORRUPT

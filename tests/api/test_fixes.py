@@ -71,3 +71,19 @@ def test_unresolved_references_are_used_literally_and_flagged() -> None:
     # kv mode with an unusable host: 503 (FIX-A), never a silent memory answer.
     assert response.status_code == 503
     assert response.json()["mode"] == "kv"
+
+
+def test_deep_stored_values_are_served_not_deleted(redis_env: dict[str, str]) -> None:
+    """The 256-level limit guards request bodies; data already in Redis is never refused."""
+    nested = "[" * 300 + "1" + "]" * 300
+    raw = f'{{"path":"/deep","examples":[{{"v":{nested}}}],"deletedProvided":[],"updatedAt":"u"}}'
+    direct = redis_client(redis_env)
+    direct.set("examples:/deep", raw)
+    direct.sadd("examples:__paths__", "/deep")
+    with api_client(redis_env) as (client, _):
+        response = client.get("/api/examples?path=/deep")
+        too_deep = client.put("/api/examples?path=/other", content=raw.encode())
+    assert response.status_code == 200
+    assert direct.exists("examples:/deep")
+    assert too_deep.status_code == 400
+    direct.close()
