@@ -339,6 +339,7 @@ def register(app: typer.Typer) -> None:
         started = time.monotonic()
         with session(env, config, target) as s:
             try:
+                offline_check(s, config_path(env, config))
                 orchestrator = make_orchestrator(s, flags=flags, break_lock=break_lock)
                 result = orchestrator.up()
                 s.reporter.stop()
@@ -514,6 +515,40 @@ def register(app: typer.Typer) -> None:
             else:
                 for what, how in done:
                     s.console.print(f"{what}: {how}")
+
+
+def offline_check(s: Session, path: Path) -> None:
+    """Step 1 of ``up``: the offline checks, skipped when config, templates and token file
+    are byte-identical to the last passing run (cfn-lint is the slow part)."""
+    import hashlib
+
+    from mathvisuals.deploy.check import run_checks, template_paths
+    from mathvisuals.deploy.errors import CheckFailedError
+
+    token_file = deploy_environment().token_file
+    inputs = [path, *template_paths(Path("infra")).values()]
+    digest = hashlib.sha256()
+    for item in inputs:
+        digest.update(item.read_bytes() if item.exists() else b"-")
+    digest.update(str(token_file).encode())
+    if token_file is not None and token_file.exists():
+        digest.update(token_file.read_bytes())
+    stamp = CACHE_DIR / "checks" / f"{s.config.name}.sha256"
+    if stamp.exists() and stamp.read_text(encoding="utf-8") == digest.hexdigest():
+        s.reporter.done("check", "unchanged since the last passing check")
+        return
+    s.reporter.step("check", "config, cfn-lint, our rules")
+    report = run_checks(path, token_file=token_file)
+    errors = [item for item in report.findings if item.severity == "error"]
+    if errors:
+        first = errors[0]
+        raise CheckFailedError(
+            f"{len(errors)} offline check finding(s), first {first.file}:{first.line} "
+            f"{first.rule} {first.message}"
+        ).with_hint("run mathvisuals check for all findings")
+    stamp.parent.mkdir(parents=True, exist_ok=True)
+    stamp.write_text(digest.hexdigest(), encoding="utf-8")
+    s.reporter.done("check", "passed")
 
 
 def http_client(method: str) -> Callable[[str, Mapping[str, str]], tuple[int, Any, object]]:
