@@ -28,24 +28,14 @@ from schemathesis.specs.openapi.checks import content_type_conformance, status_c
 from starlette.testclient import TestClient
 
 from mathvisuals.api import openapi
+from mathvisuals.api.app import RAW_EXTENSIONS
 from mathvisuals.sandbox.redis_server import RedisServer
 from reliability import integrity
 from reliability.harness import build_app, direct, flushall, in_process, redis_env, redis_server
 from reliability.result import Row, timed
 
 RAW_PREFIXES = ("/api/svg/raw", "/api/figure-library/raw")
-ASSET_EXTENSIONS = (
-    ".svg",
-    ".png",
-    ".jpg",
-    ".jpeg",
-    ".gif",
-    ".webp",
-    ".avif",
-    ".json",
-    ".zip",
-    ".csv",
-)
+ASSET_EXTENSIONS = RAW_EXTENSIONS  # the friendly-URL extensions the app rewrites
 PNG = "data:image/png;base64,iVBORw0KGgo="
 # Bodies a schema-driven generator never writes: not JSON, not UTF-8, JavaScript-only numbers,
 # lone surrogates, scalars and arrays where an object is expected.
