@@ -114,8 +114,11 @@ async def _get(ex: Exchange, repo: FigureRepository) -> Response:
         categories = await _categories(ex, repo)
         by_id = {category["id"]: category for category in categories}
         return _respond_with(ex, {"entry": _entry(ex, record, by_id)}, categories)
-    records = await repo.figures()
-    categories = await _categories(ex, repo)
+    records, listed = await repo.listing()
+    if isinstance(listed, CorruptValueError):
+        ex.ctx.log.emit("store.corrupt_value", "error", key=listed.key, action="error")
+        listed = []
+    categories = listed
     by_id = {category["id"]: category for category in categories}
     entries = [_entry(ex, record, by_id) for record in records]
     if trim(ex.query("view") or "").lower() == "summary":

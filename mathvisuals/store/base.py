@@ -99,6 +99,12 @@ class Store(Protocol):
         """SMEMBERS then one MGET of ``key_of(member)``: two round trips for any size."""
         ...
 
+    async def list_indexes(
+        self, indexes: Sequence[tuple[str, Callable[[str], str]]]
+    ) -> list[list[tuple[str, str | None]]]:
+        """Several ``list_index`` at once: every SMEMBERS in one pipeline, then one MGET."""
+        ...
+
     async def write(self, ops: Sequence[Op]) -> None:
         """Apply ``ops`` in one MULTI/EXEC."""
         ...

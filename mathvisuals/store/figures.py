@@ -128,7 +128,21 @@ class FigureRepository:
 
     async def figures(self) -> list[Record]:
         """Every figure, sorted by slug: SMEMBERS + one MGET; dangling members are removed."""
-        rows = await self._store.list_index(FIGURE_INDEX, figure_key)
+        return await self._figures(await self._store.list_index(FIGURE_INDEX, figure_key))
+
+    async def listing(self) -> tuple[list[Record], list[Record] | CorruptValueError]:
+        """Figures and categories in two round trips for any size (one pipeline of SMEMBERS,
+        one MGET). A corrupt category is returned, not raised: the figures still answer."""
+        figure_rows, category_rows = await self._store.list_indexes(
+            [(FIGURE_INDEX, figure_key), (CATEGORY_INDEX, category_key)]
+        )
+        figures = await self._figures(figure_rows)
+        try:
+            return figures, await self._categories(category_rows)
+        except CorruptValueError as exc:
+            return figures, exc
+
+    async def _figures(self, rows: list[tuple[str, str | None]]) -> list[Record]:
         found: list[Record] = []
         missing: list[str] = []
         for slug, raw in sorted(rows):
@@ -142,7 +156,9 @@ class FigureRepository:
 
     async def categories(self) -> list[Record]:
         """Every stored category record, sorted by id: SMEMBERS + one MGET."""
-        rows = await self._store.list_index(CATEGORY_INDEX, category_key)
+        return await self._categories(await self._store.list_index(CATEGORY_INDEX, category_key))
+
+    async def _categories(self, rows: list[tuple[str, str | None]]) -> list[Record]:
         found: list[Record] = []
         missing: list[str] = []
         for category_id, raw in sorted(rows):

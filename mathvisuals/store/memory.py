@@ -40,6 +40,11 @@ class MemoryStore:
     ) -> list[tuple[str, str | None]]:
         return [(member, self.strings.get(key_of(member))) for member in self.sets.get(index, ())]
 
+    async def list_indexes(
+        self, indexes: Sequence[tuple[str, Callable[[str], str]]]
+    ) -> list[list[tuple[str, str | None]]]:
+        return [await self.list_index(index, key_of) for index, key_of in indexes]
+
     async def write(self, ops: Sequence[Op]) -> None:
         async with self._lock:
             self._apply(ops)

@@ -187,6 +187,32 @@ class RedisStore:
             values = await client.mget([key_of(member) for member in members])
         return list(zip(members, values, strict=True))
 
+    async def list_indexes(
+        self, indexes: Sequence[tuple[str, Callable[[str], str]]]
+    ) -> list[list[tuple[str, str | None]]]:
+        client = self._redis()
+        async with self._mapped("smembers"):
+            pipe: Any = client.pipeline(transaction=False)
+            for index, _ in indexes:
+                pipe.smembers(index)
+            member_sets = await pipe.execute()
+        groups = [list(members) for members in member_sets]
+        keys = [
+            key_of(m) for (_, key_of), members in zip(indexes, groups, strict=True) for m in members
+        ]
+        values: list[str | None] = []
+        if keys:
+            async with self._mapped("mget"):
+                values = list(await client.mget(keys))
+        result: list[list[tuple[str, str | None]]] = []
+        position = 0
+        for members in groups:
+            result.append(
+                list(zip(members, values[position : position + len(members)], strict=True))
+            )
+            position += len(members)
+        return result
+
     async def write(self, ops: Sequence[Op]) -> None:
         if not ops:
             return

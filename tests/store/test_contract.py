@@ -194,3 +194,12 @@ async def test_closed_port_fails_fast_as_connection() -> None:
     # Bounded retries: well under the second the API promises (redis-py's default is ~3.5 s).
     assert time.perf_counter() - started < 1.0
     await store.aclose()
+
+
+async def test_list_indexes_reads_several_indexes_at_once(store: Store) -> None:
+    await store.write([SAdd("a", "1"), SAdd("a", "2"), Set("ka:1", "x"), SAdd("b", "9")])
+    first, second, empty = await store.list_indexes(
+        [("a", lambda m: "ka:" + m), ("b", lambda m: "kb:" + m), ("none", lambda m: m)]
+    )
+    assert sorted(first, key=lambda pair: pair[0]) == [("1", "x"), ("2", None)]
+    assert second == [("9", None)] and empty == []
