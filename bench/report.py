@@ -226,7 +226,8 @@ def render(run: Run) -> str:
         "'tls' the same with TLS as in ElastiCache. Round trips are counted from "
         "`INFO commandstats` deltas over 20 sequential requests after the load: MULTI…EXEC "
         "counts once, every other command once. The figure library lists two indexes "
-        "(figures and categories) with their two SMEMBERS in one pipeline, then one MGET: two round trips, counted here as three commands; an SVG POST is a read-modify-write "
+        "(figures and categories): both SMEMBERS in one pipeline, then one MGET, so two "
+        "round trips counted here as three commands; an SVG POST is a read-modify-write "
         "under WATCH (WATCH, MGET, MULTI…EXEC).",
         "",
         *throughput_table(run),
