@@ -26,7 +26,7 @@ from mathvisuals.deploy.config import EnvironmentConfig, config_path, load_confi
 from mathvisuals.deploy.errors import ConfigError, DeployError
 from mathvisuals.deploy.gateway import Gateways
 from mathvisuals.deploy.model import Flags, StackEvent
-from mathvisuals.deploy.orchestrator import Options, Orchestrator, load_templates
+from mathvisuals.deploy.orchestrator import Options, Orchestrator, StepResult, load_templates
 from mathvisuals.settings import deploy_environment
 
 CACHE_DIR = Path(".mathvisuals")  # reusable across runs: ministack venv, dependency cache
@@ -339,9 +339,10 @@ def register(app: typer.Typer) -> None:
         started = time.monotonic()
         with session(env, config, target) as s:
             try:
-                offline_check(s, config_path(env, config))
+                checked = offline_check(s, config_path(env, config))
                 orchestrator = make_orchestrator(s, flags=flags, break_lock=break_lock)
                 result = orchestrator.up()
+                result.steps.insert(0, StepResult("check", checked))
                 s.reporter.stop()
                 verified = None if no_verify else run_verify(s, orchestrator)
             except DeployError as exc:
@@ -517,7 +518,7 @@ def register(app: typer.Typer) -> None:
                     s.console.print(f"{what}: {how}")
 
 
-def offline_check(s: Session, path: Path) -> None:
+def offline_check(s: Session, path: Path) -> str:
     """Step 1 of ``up``: the offline checks, skipped when config, templates and token file
     are byte-identical to the last passing run (cfn-lint is the slow part)."""
     import hashlib
@@ -535,8 +536,8 @@ def offline_check(s: Session, path: Path) -> None:
         digest.update(token_file.read_bytes())
     stamp = CACHE_DIR / "checks" / f"{s.config.name}.sha256"
     if stamp.exists() and stamp.read_text(encoding="utf-8") == digest.hexdigest():
-        s.reporter.done("check", "unchanged since the last passing check")
-        return
+        return "unchanged since the last passing check"
+    # Only a transient progress line: a failure later in `up` stays the one line printed.
     s.reporter.step("check", "config, cfn-lint, our rules")
     report = run_checks(path, token_file=token_file)
     errors = [item for item in report.findings if item.severity == "error"]
@@ -548,7 +549,7 @@ def offline_check(s: Session, path: Path) -> None:
         ).with_hint("run mathvisuals check for all findings")
     stamp.parent.mkdir(parents=True, exist_ok=True)
     stamp.write_text(digest.hexdigest(), encoding="utf-8")
-    s.reporter.done("check", "passed")
+    return "passed"
 
 
 def http_client(method: str) -> Callable[[str, Mapping[str, str]], tuple[int, Any, object]]:
@@ -613,6 +614,7 @@ def run_verify(s: Session, orchestrator: Orchestrator) -> bool:
 
 
 SEED_STEPS = {
+    "check": "0 offline checks",
     "preflight": "0 preflight (identity, ownership)",
     "artefact": "0 Lambda artefact",
     "secret": "2 auth-token secret",
