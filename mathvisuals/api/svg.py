@@ -80,14 +80,22 @@ async def _get(ex: Exchange) -> Response:
     return ex.respond(_present(ex, entry))
 
 
-async def _put(ex: Exchange) -> Response:
-    fields = as_object(await ex.json_body())
+def _write_target(ex: Exchange, fields: Mapping[str, object]) -> str | Response:
+    """POST/PUT/PATCH: the entry slug, or the 400 for a missing or reserved one (FIX-H)."""
     slug = _target(ex, fields)
     if slug is None:
         return ex.respond({"error": SLUG_REQUIRED}, 400)
     entry_slug = _entry_slug(slug)
     if is_reserved(entry_slug):
         return ex.respond({"error": SLUG_RESERVED}, 400)
+    return entry_slug
+
+
+async def _put(ex: Exchange) -> Response:
+    fields = as_object(await ex.json_body())
+    entry_slug = _write_target(ex, fields)
+    if isinstance(entry_slug, Response):
+        return entry_slug
     data_url = png_data_url(fields.get("png"))
     if data_url is None or not is_png_data_url(data_url):
         return ex.respond({"error": PNG_REQUIRED}, 400)
@@ -100,12 +108,9 @@ async def _put(ex: Exchange) -> Response:
 
 async def _patch(ex: Exchange) -> Response:
     fields = as_object(await ex.json_body())
-    slug = _target(ex, fields)
-    if slug is None:
-        return ex.respond({"error": SLUG_REQUIRED}, 400)
-    entry_slug = _entry_slug(slug)
-    if is_reserved(entry_slug):
-        return ex.respond({"error": SLUG_RESERVED}, 400)
+    entry_slug = _write_target(ex, fields)
+    if isinstance(entry_slug, Response):
+        return entry_slug
     error = patch_error(fields)
     if error is not None:
         return ex.respond({"error": error}, 400)

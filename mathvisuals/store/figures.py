@@ -143,31 +143,32 @@ class FigureRepository:
             return figures, exc
 
     async def _figures(self, rows: list[tuple[str, str | None]]) -> list[Record]:
-        found: list[Record] = []
-        missing: list[str] = []
-        for slug, raw in sorted(rows):
-            record = _figure(figure_key(slug), raw, slug)
-            if record is None:
-                missing.append(slug)
-            else:
-                found.append(record)
-        await self._prune(FIGURE_INDEX, figure_key, missing)
-        return found
+        return await self._decoded(rows, FIGURE_INDEX, figure_key, _figure)
 
     async def categories(self) -> list[Record]:
         """Every stored category record, sorted by id: SMEMBERS + one MGET."""
         return await self._categories(await self._store.list_index(CATEGORY_INDEX, category_key))
 
     async def _categories(self, rows: list[tuple[str, str | None]]) -> list[Record]:
+        return await self._decoded(rows, CATEGORY_INDEX, category_key, _category)
+
+    async def _decoded(
+        self,
+        rows: list[tuple[str, str | None]],
+        index: str,
+        key_of: Callable[[str], str],
+        decode_record: Callable[[str, str | None, str], Record | None],
+    ) -> list[Record]:
+        """Records sorted by member; members whose key is gone are pruned from the index."""
         found: list[Record] = []
         missing: list[str] = []
-        for category_id, raw in sorted(rows):
-            record = _category(category_key(category_id), raw, category_id)
+        for member, raw in sorted(rows):
+            record = decode_record(key_of(member), raw, member)
             if record is None:
-                missing.append(category_id)
+                missing.append(member)
             else:
                 found.append(record)
-        await self._prune(CATEGORY_INDEX, category_key, missing)
+        await self._prune(index, key_of, missing)
         return found
 
     async def _prune(self, index: str, key_of: Callable[[str], str], members: list[str]) -> None:
