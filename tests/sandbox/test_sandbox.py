@@ -311,6 +311,9 @@ def test_up_after_a_crash_starts_fresh(tmp_path: Path) -> None:
     try:
         crashed = json.loads(sandbox.state_file.read_text(encoding="utf-8"))
         os.kill(crashed["ministack_pid"], signal.SIGKILL)
+        deadline = time.monotonic() + 5  # SIGKILL is delivered asynchronously
+        while alive(crashed["ministack_pid"]) and time.monotonic() < deadline:
+            time.sleep(0.02)
         status = sandbox.status()
         assert status.ministack is not None and not status.ministack.alive
         assert status.redis is not None and status.redis.answering and not status.up
