@@ -1,0 +1,1 @@
+"""Taking over stacks that exist: predict what AWS will do, adopt live values, phase the work."""
