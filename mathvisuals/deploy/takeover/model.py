@@ -86,6 +86,7 @@ class ResourceVerdict:
     changes: tuple[PropertyChange, ...] = ()
     physical_id: str | None = None
     note: str = ""
+    fails: str = ""  # why AWS would fail this action (a replacement that keeps a taken name)
 
     @property
     def stateful(self) -> bool:
@@ -93,7 +94,7 @@ class ResourceVerdict:
 
     @property
     def refused(self) -> bool:
-        if self.action in (Action.COLLIDE, Action.TYPE_CHANGE):
+        if self.action in (Action.COLLIDE, Action.TYPE_CHANGE) or self.fails:
             return True
         return self.stateful and self.action in (Action.REPLACE, Action.DELETE)
 
@@ -161,8 +162,9 @@ def refusal_line(stack: str, verdict: ResourceVerdict | ExportVerdict) -> str:
         )
     forcing = verdict.forcing or verdict.changes
     detail = "; ".join(f"{c.name}: live {c.live!r}, wanted {c.wanted!r}" for c in forcing[:3])
+    fails = f" ({verdict.fails})" if verdict.fails else ""
     return (
         f"{stack}: {verdict.logical_id} ({verdict.type}, {verdict.physical_id}) would be "
-        f"replaced by {detail}; keep the live value (mathvisuals adopt writes it to the "
+        f"replaced by {detail}{fails}; keep the live value (mathvisuals adopt writes it to the "
         "environment file)"
     )

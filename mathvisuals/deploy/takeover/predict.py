@@ -8,6 +8,7 @@ and judged by the resource provider schemas cfn-lint ships.
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 import re
 from collections.abc import Iterable, Mapping
@@ -293,9 +294,7 @@ def predict(
             verdicts[logical_id] = _collision(
                 verdict, wanted_props.get(logical_id, {}), held, subnets, world
             )
-    exports = _export_verdicts(
-        live_stack, wanted, scope, world, {s.name for s in others}, set(releasing)
-    )
+    exports = _export_verdicts(live_stack, live_scope, wanted, scope, world, set(releasing))
     order = list(wanted_nodes) + [k for k in live_nodes if k not in wanted_nodes]
     return StackPrediction(wanted.name, tuple(verdicts[k] for k in order), tuple(exports))
 
@@ -351,35 +350,32 @@ def _collision(
     subnets: list[tuple[str, str, str]],
     world: World,
 ) -> ResourceVerdict:
-    """A create (or the create half of a replacement) whose name or range is already taken."""
+    """A create (or the create half of a replacement) whose name or range is already taken.
+
+    CloudFormation creates a replacement before it deletes the old resource, so a replacement
+    that keeps its custom name, or a subnet whose new range overlaps its old one, fails too.
+    """
     rules = rules_for(world.region, verdict.type)
     key = _unique_key(verdict.type, props, rules)
+    clash = ""
     if key is not None and (verdict.type, key) in held:
         holder = held[(verdict.type, key)]
-        if verdict.action is Action.CREATE or holder.endswith(f"/{verdict.logical_id}"):
-            what = "name" if verdict.type not in UNIQUE_WITHIN else "key"
-            return ResourceVerdict(
-                verdict.logical_id,
-                verdict.type,
-                Action.COLLIDE,
-                verdict.changes,
-                verdict.physical_id,
-                f"would be created with {what} {key!r}, held by {holder}",
-            )
-    if verdict.type == "AWS::EC2::Subnet":
+        what = "name" if verdict.type not in UNIQUE_WITHIN else "key"
+        clash = f"would be created with {what} {key!r}, held by {holder}"
+    if not clash and verdict.type == "AWS::EC2::Subnet":
         vpc, cidr = show(props.get("VpcId")), show(props.get("CidrBlock"))
         for other_vpc, other_cidr, holder in subnets:
             if other_vpc == vpc and _overlap(cidr, other_cidr):
-                return ResourceVerdict(
-                    verdict.logical_id,
-                    verdict.type,
-                    Action.COLLIDE,
-                    verdict.changes,
-                    verdict.physical_id,
+                clash = (
                     f"would be created with CidrBlock {cidr}, overlapping {other_cidr} of "
-                    f"{holder} (InvalidSubnet.Conflict)",
+                    f"{holder} (InvalidSubnet.Conflict)"
                 )
-    return verdict
+                break
+    if not clash:
+        return verdict
+    if verdict.action is Action.REPLACE:
+        return dataclasses.replace(verdict, fails=f"the replacement {clash}")
+    return dataclasses.replace(verdict, action=Action.COLLIDE, note=clash)
 
 
 def outputs(template: Mapping[str, Any], scope: Scope) -> dict[str, object]:
@@ -401,13 +397,19 @@ def outputs(template: Mapping[str, Any], scope: Scope) -> dict[str, object]:
 
 def _export_verdicts(
     live: LiveStack,
+    live_scope: Scope,
     wanted: WantedStack,
     scope: Scope,
     world: World,
-    other_stacks: set[str],
     releasing: set[str],
 ) -> list[ExportVerdict]:
+    """Live exports against ours: values compared as expressions of the same resources.
+
+    The live value (read from AWS) is what is shown and carried; the comparison uses the live
+    template's expression, since an attribute of a kept resource is unknown offline.
+    """
     wanted_exports = outputs(wanted.template, scope)
+    live_expressions = outputs(live.template, live_scope)
     verdicts = []
     for name, value in live.exports.items():
         importers = tuple(
@@ -417,7 +419,8 @@ def _export_verdicts(
             verdicts.append(ExportVerdict(name, ExportAction.REMOVE, value, None, importers))
             continue
         after = canonical(wanted_exports[name])
-        action = ExportAction.KEEP if after == canonical(value) else ExportAction.CHANGE
+        before = canonical(live_expressions.get(name, value))
+        action = ExportAction.KEEP if after in (before, canonical(value)) else ExportAction.CHANGE
         shown = show(wanted_exports[name])
         verdicts.append(
             ExportVerdict(
