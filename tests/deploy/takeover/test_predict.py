@@ -255,7 +255,7 @@ def test_a_removed_or_changed_export_that_something_imports_is_refused() -> None
     exports = {**live_of("data").exports, f"{data}-Gone": "x"}
     live = live_of("data", exports=exports)
     wanted = with_property("data", "PrivateSubnet1", "CidrBlock", "10.42.200.0/24")
-    importers = {name: (CONFIG.stacks.api,) for name in exports}
+    importers = dict.fromkeys(exports, (CONFIG.stacks.api,))
     prediction = predict(
         live, WantedStack(data, wanted, params("data")), world(importers=importers)
     )
