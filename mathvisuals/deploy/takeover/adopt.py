@@ -243,7 +243,13 @@ def match(live: LiveStack, ours: WantedStack, world: World) -> dict[str, str]:
             alone = [k for k, t in our_types.items() if t == type_name and k not in pairs]
             if len(same) == 1:
                 pairs[our_id] = same[0]
-            elif wanted is None and len(free) == 1 and len(alone) == 1:
+            elif (
+                len(free) == 1
+                and len(alone) == 1
+                and (wanted is None or type_name in STATEFUL_TYPES)
+            ):
+                # The only one of its type on each side: for a stateful type, keeping it (and
+                # adopting its live name) beats deleting one and creating the other.
                 pairs[our_id] = free[0]
     return pairs
 
@@ -305,7 +311,40 @@ def derive(
         if not progressed:
             problems = prediction.refusals
             break
-    return adoption, problems
+    return _pruned(live, ours, world, others or [], entries), problems
+
+
+def _pruned(
+    live: LiveStack,
+    ours: WantedStack,
+    world: World,
+    others: list[LiveStack],
+    entries: dict[str, dict[str, Any]],
+) -> StackAdoption:
+    """Drop the overrides that were only needed while something they refer to was replaced."""
+
+    def replaced(candidate: StackAdoption) -> set[str]:
+        rendered = render(ours.template, candidate)
+        prediction = predict(
+            live, WantedStack(ours.name, rendered, ours.parameters), world, others=others
+        )
+        return {
+            v.logical_id
+            for v in prediction.resources
+            if v.action is not Action.KEEP and (v.forcing or v.refused)
+        }
+
+    baseline = replaced(_adoption(entries))
+    for entry in entries.values():
+        for name in list(entry["properties"]):
+            value = entry["properties"].pop(name)
+            if replaced(_adoption(entries)) != baseline:
+                entry["properties"][name] = value
+        for name in list(entry["unset"]):
+            entry["unset"].remove(name)
+            if replaced(_adoption(entries)) != baseline:
+                entry["unset"].append(name)
+    return _adoption(entries)
 
 
 def _literal(value: object) -> bool:

@@ -22,6 +22,8 @@ class Phase:
     stack: str
     carried: Mapping[str, str] = field(default_factory=dict)  # export name -> live value
     final: bool = True  # False: the stack is deployed again later without its carried exports
+    # export name -> the other stacks importing it when this phase runs
+    importers: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     def describe(self) -> str:
         if not self.carried:
@@ -83,9 +85,10 @@ def plan_phases(
                 continue
             if _imported(export, stack, current) or export in outside:
                 carried[export] = value
+        snapshot = _snapshot(current, outside, stack)
         current[stack] = set(wanted_imports.get(stack, set()))
         carried_by[stack] = carried
-        phases.append(Phase(role, stack, carried, final=True))
+        phases.append(Phase(role, stack, carried, final=True, importers=snapshot))
     for index, phase in enumerate(list(phases)):
         if not phase.carried:
             continue
@@ -96,9 +99,23 @@ def plan_phases(
         }
         if still == dict(phase.carried):
             continue
-        phases[index] = Phase(phase.role, phase.stack, phase.carried, final=False)
-        phases.append(Phase(phase.role, phase.stack, still, final=True))
+        phases[index] = Phase(
+            phase.role, phase.stack, phase.carried, final=False, importers=phase.importers
+        )
+        snapshot = _snapshot(current, outside, phase.stack)
+        phases.append(Phase(phase.role, phase.stack, still, final=True, importers=snapshot))
     return phases
+
+
+def _snapshot(
+    current: Mapping[str, set[str]], outside: Mapping[str, set[str]], exporter: str
+) -> dict[str, tuple[str, ...]]:
+    found: dict[str, set[str]] = {k: set(v) for k, v in outside.items()}
+    for stack, names in current.items():
+        if stack != exporter:
+            for name in names:
+                found.setdefault(name, set()).add(stack)
+    return {k: tuple(sorted(v)) for k, v in found.items()}
 
 
 def _imported(export: str, exporter: str, current: Mapping[str, Iterable[str]]) -> bool:

@@ -28,6 +28,7 @@ REGION = "eu-west-1"
 
 def template(role: str) -> dict[str, Any]:
     body, _ = decode_str((ROOT / f"infra/{role}/template.yaml").read_text())
+    assert isinstance(body, dict)
     return body
 
 
