@@ -265,11 +265,9 @@ def derive(
     }
     live_nodes = live.template.get("Resources", {})
     for live_id in entries:
-        node = live_nodes.get(live_id, {})
-        if (
-            str(node.get("Type")) in STATEFUL_TYPES
-            and str(node.get("DeletionPolicy", "Delete")) == "Retain"
-        ):
+        # An adopted stateful resource outlives our stacks: `down` never removes what we did
+        # not create.
+        if str(live_nodes.get(live_id, {}).get("Type")) in STATEFUL_TYPES:
             entries[live_id]["deletion_policy"] = "Retain"
     problems: list[str] = []
     physical = {k: r.physical_id for k, r in live.resources.items()}
@@ -363,14 +361,13 @@ def _plain(value: Any) -> Any:
 
 
 def _adoption(entries: Mapping[str, Mapping[str, Any]]) -> StackAdoption:
-    return StackAdoption(
-        {
-            k: ResourceAdoption(
-                ours=v.get("ours"),
-                properties=dict(v.get("properties") or {}),
-                unset=tuple(v.get("unset") or ()),
-                deletion_policy=v.get("deletion_policy"),
-            )
-            for k, v in entries.items()
-        }
-    )
+    found = {
+        k: ResourceAdoption(
+            ours=v.get("ours"),
+            properties=dict(v.get("properties") or {}),
+            unset=tuple(v.get("unset") or ()),
+            deletion_policy=v.get("deletion_policy"),
+        )
+        for k, v in entries.items()
+    }
+    return StackAdoption({k: v for k, v in found.items() if v.to_mapping()})
