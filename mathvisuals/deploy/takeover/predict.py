@@ -66,14 +66,23 @@ def parameter_values(template: Mapping[str, Any], given: Mapping[str, str]) -> d
     """Given values over template defaults; list parameters stay comma-joined text."""
     values: dict[str, object] = {}
     section = template.get("Parameters")
+    hidden: set[str] = set()
     if isinstance(section, dict):
         for name, node in section.items():
-            if isinstance(node, dict) and "Default" in node:
+            if not isinstance(node, dict):
+                continue
+            if str(node.get("NoEcho", "")).lower() == "true":
+                hidden.add(str(name))
+            if "Default" in node:
                 default = node["Default"]
                 values[str(name)] = (
                     ",".join(str(v) for v in default) if isinstance(default, list) else default
                 )
     values.update(given)
+    for name in hidden:
+        # DescribeStacks masks a NoEcho value as ****: what it was cannot be known.
+        if values.get(name) in (None, "****"):
+            values[name] = Unknown(f"noecho:{name}")
     return values
 
 
@@ -172,12 +181,17 @@ def _action(
     if conditional:
         # A new AuthToken on a group with TLS is applied in place (ModifyReplicationGroup with an
         # AuthTokenUpdateStrategy); anything else conditional is treated as a replacement.
-        if (
-            type_name == "AWS::ElastiCache::ReplicationGroup"
-            and [c.name for c in conditional] == ["AuthToken"]
-            and _same_secret(live.get("AuthToken"), wanted.get("AuthToken"))
-        ):
-            return Action.MODIFY, "AuthToken re-resolved from the same secret: in-place modify"
+        if type_name == "AWS::ElastiCache::ReplicationGroup" and [c.name for c in conditional] == [
+            "AuthToken"
+        ]:
+            before = live.get("AuthToken")
+            if _same_secret(before, wanted.get("AuthToken")):
+                return Action.MODIFY, "AuthToken re-resolved from the same secret: in-place modify"
+            if isinstance(before, Unknown) and before.token.startswith("noecho:"):
+                return Action.MODIFY, (
+                    "AuthToken: the live input is NoEcho; in place, once the token in our "
+                    "secret is proven equal to the one the live function uses"
+                )
         return Action.REPLACE, "conditional replacement treated as a replacement"
     if changes:
         return Action.MODIFY, ""

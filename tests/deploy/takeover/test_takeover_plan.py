@@ -32,7 +32,7 @@ UPSTREAM_PARAMETERS = {
     "data": {
         "EnvironmentName": "prod",
         "SharedParametersStackName": "math-visuals-shared",
-        "RedisAuthToken": "{{resolve:secretsmanager:math-visuals/prod/redis/auth:SecretString:authToken}}",
+        "RedisAuthToken": "****",  # NoEcho: DescribeStacks masks it, as AWS does
     },
     "api": {
         "StageName": "prod",
