@@ -15,18 +15,17 @@ import pytest
 import redis
 from cfnlint.decode import decode_str
 
-from mathvisuals.sandbox.sandbox import Sandbox, ensure_token
+from mathvisuals.sandbox.sandbox import Sandbox
 from tests.deploy.takeover.upstream_fixture import (
     UpstreamDeployment,
     aws,
     deploy_upstream,
     redis_client,
+    running_sandbox,
     snapshot_redis,
 )
 from tests.deploy.takeover.upstream_seed import seed_values
 
-REPO = Path(__file__).resolve().parents[3]
-VENV = REPO / ".mathvisuals" / "ministack" / "venv"
 ENV = "prod"
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
@@ -35,14 +34,8 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 @pytest.fixture(scope="module")
 def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Sandbox, Path, str]]:
     """A sandbox of its own; the third item is the harness token it was started with."""
-    state = tmp_path_factory.mktemp("upstream-sandbox")
-    box = Sandbox(state, ministack_venv=VENV)
-    harness = ensure_token(state / "token")
-    box.up(harness)
-    try:
-        yield box, state / "token", harness
-    finally:
-        box.down()
+    with running_sandbox(tmp_path_factory.mktemp("upstream-sandbox")) as running:
+        yield running.sandbox, running.token_file, running.harness_token
 
 
 @pytest.fixture(scope="module")

@@ -17,8 +17,10 @@ authToken}}`` (seed step 3 with upstream's fix dcafce27); the stack's ``RedisAut
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,10 +28,12 @@ from typing import Any
 import boto3
 import redis
 
-from mathvisuals.sandbox.sandbox import Endpoints, Sandbox, generate_token
+from mathvisuals.sandbox.sandbox import Endpoints, Sandbox, ensure_token, generate_token
 from tests.deploy.takeover.upstream_seed import seed_values
 
 TEMPLATES = Path(__file__).resolve().parent / "upstream"
+# Where tests/sandbox and the CLI (run from the repository root) keep the pinned ministack.
+MINISTACK_VENV = Path(__file__).resolve().parents[3] / ".mathvisuals" / "ministack" / "venv"
 ORIGINS = "https://d1example.cloudfront.net,https://mathvisuals.no,https://app.mathvisuals.no"
 ACCOUNT = {"aws_access_key_id": "test", "aws_secret_access_key": "test"}
 
@@ -152,6 +156,33 @@ class UpstreamDeployment:
     physical_ids: dict[str, dict[str, str]]
     snapshot: Snapshot = field(repr=False)
     live_token: str = field(repr=False)
+
+
+@dataclass(frozen=True)
+class RunningSandbox:
+    sandbox: Sandbox
+    token_file: Path
+    # The token the stand-in was started with; deploy_upstream replaces it with the live one.
+    harness_token: str = field(repr=False)
+
+    def aws(self, service: str, region: str | None = None) -> Any:
+        return aws(self.sandbox.endpoints(), service, region or self.sandbox.region)
+
+
+@contextlib.contextmanager
+def running_sandbox(state_dir: Path, region: str = "eu-north-1") -> Iterator[RunningSandbox]:
+    """A sandbox of its own in ``state_dir`` (token file ``state_dir/token``), stopped after.
+
+    The CLI run with ``MATHVISUALS_STATE_DIR=state_dir`` from the repository root reuses it.
+    """
+    sandbox = Sandbox(state_dir, ministack_venv=MINISTACK_VENV, region=region)
+    token_file = state_dir / "token"
+    harness = ensure_token(token_file)
+    sandbox.up(harness)
+    try:
+        yield RunningSandbox(sandbox, token_file, harness)
+    finally:
+        sandbox.down()
 
 
 def aws(endpoints: Endpoints, service: str, region: str) -> Any:
