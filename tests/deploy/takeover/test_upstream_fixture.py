@@ -20,8 +20,10 @@ from tests.deploy.takeover.upstream_fixture import (
     UpstreamDeployment,
     aws,
     deploy_upstream,
+    diff_snapshots,
     redis_client,
     running_sandbox,
+    seed,
     snapshot_redis,
 )
 from tests.deploy.takeover.upstream_seed import seed_values
@@ -192,6 +194,21 @@ def test_seeded_keys_are_there_byte_for_byte(
     assert isinstance(json.loads(strings[b"svg:former/tr%C3%A6kant"]), str)
     live = redis_client(box.endpoints(), upstream.live_token)
     try:
+        assert diff_snapshots(upstream.snapshot, snapshot_redis(live)) == {
+            "missing": [],
+            "changed": [],
+            "added": [],
+        }
+        live.set(b"svg:icons/star", b"{}")
+        live.set(b"settings:extra", b"{}")
+        live.delete(b"figure:category:m-ling")
+        assert diff_snapshots(upstream.snapshot, snapshot_redis(live)) == {
+            "missing": [b"figure:category:m-ling"],
+            "changed": [b"svg:icons/star"],
+            "added": [b"settings:extra"],
+        }
+        seed(live)  # back to the seeded state for the other tests
+        live.delete(b"settings:extra")
         assert snapshot_redis(live) == upstream.snapshot
     finally:
         live.close()

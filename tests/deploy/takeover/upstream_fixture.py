@@ -348,6 +348,15 @@ def snapshot_redis(client: redis.Redis) -> Snapshot:
     return snapshot
 
 
+def diff_snapshots(before: Snapshot, after: Snapshot) -> dict[str, list[bytes]]:
+    """Key names only (never values): ``missing``, ``changed`` (type, value or TTL), ``added``."""
+    return {
+        "missing": sorted(set(before) - set(after)),
+        "changed": sorted(k for k in set(before) & set(after) if before[k] != after[k]),
+        "added": sorted(set(after) - set(before)),
+    }
+
+
 def _raw(value: object) -> bytes:
     """A reply of a client without ``decode_responses``: bytes (``None`` as empty)."""
     if value is None:
