@@ -232,3 +232,23 @@ def test_the_stand_in_accepts_only_the_live_token(
     finally:
         live.close()
     assert upstream.live_token not in repr(upstream)
+
+
+def test_upstream_can_live_in_another_region(tmp_path: Path) -> None:
+    """Upstream's real region is eu-west-1 while the seed says eu-north-1 (takeover.md §1)."""
+    with running_sandbox(tmp_path) as running:
+        west = deploy_upstream(running.sandbox, running.token_file, "prod", region="eu-west-1")
+        assert west.region == "eu-west-1"
+        assert all(":eu-west-1:" in stack_id for stack_id in west.stack_ids.values())
+        north = running.aws("cloudformation", "eu-north-1")
+        assert [s["StackName"] for s in north.describe_stacks()["Stacks"]] == []
+        zones = {
+            running.aws("ec2", "eu-west-1").describe_subnets(SubnetIds=[subnet])["Subnets"][0][
+                "AvailabilityZone"
+            ]
+            for subnet in (
+                west.physical_ids["data"]["PrivateSubnet1"],
+                west.physical_ids["data"]["PrivateSubnet2"],
+            )
+        }
+        assert zones == {"eu-west-1a", "eu-west-1b"}
