@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from mathvisuals.deploy.config import EnvironmentConfig, load_config
+from mathvisuals.deploy.context import DeployContext
 from mathvisuals.deploy.errors import (
     CheckFailedError,
     CredentialsError,
@@ -19,7 +20,6 @@ from mathvisuals.deploy.errors import (
 from mathvisuals.deploy.gateway import Gateways, ParameterInfo, SecretValue
 from mathvisuals.deploy.locks import S3Lock
 from mathvisuals.deploy.model import Change, Flags, StackRole, StackSpec, StackState
-from mathvisuals.deploy.context import DeployContext
 from mathvisuals.deploy.orchestrator import Orchestrator
 from mathvisuals.deploy.profile import LOCAL, TargetProfile
 from mathvisuals.deploy.progress import RecordingReporter

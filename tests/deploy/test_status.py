@@ -13,9 +13,9 @@ from mathvisuals.deploy.config import EnvironmentConfig, load_config
 from mathvisuals.deploy.errors import DeploymentFailedError
 from mathvisuals.deploy.gateway import ParameterInfo, ReplicationGroupInfo
 from mathvisuals.deploy.model import StackState
+from mathvisuals.deploy.profile import AWS, LOCAL, TargetProfile
 from mathvisuals.deploy.status import StatusReport, Value, build_status
 from mathvisuals.deploy.token import fingerprint
-from mathvisuals.deploy.profile import AWS, LOCAL, TargetProfile
 from mathvisuals.deploy.verify import VerifyReport
 from tests.deploy.fakes import FakeCache, FakeCloudFormation, FakeMonitoring, fake_gateways
 from tests.deploy.test_verify import (
