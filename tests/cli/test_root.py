@@ -11,12 +11,12 @@ from typer.testing import CliRunner
 from mathvisuals.cli import app
 from mathvisuals.cli.root import COMMANDS, boundary
 from mathvisuals.deploy.errors import LockHeldError
-from mathvisuals.errors import SettingsError
+from mathvisuals.errors import MathVisualsError, SettingsError
 from mathvisuals.sandbox import SandboxError
 
 
 def test_every_command_is_behind_the_boundary() -> None:
-    registered = {info.name: info.callback for info in app.registered_commands}
+    registered = {str(info.name): info.callback for info in app.registered_commands}
     assert set(registered) == set(COMMANDS)
     for name, callback in registered.items():
         assert getattr(callback, "__wrapped__", None) is COMMANDS[name], name
@@ -30,7 +30,7 @@ def test_every_command_is_behind_the_boundary() -> None:
         (LockHeldError("another run holds the lock").with_hint("wait for it"), 11),
     ],
 )
-def test_the_tree_becomes_one_line_and_its_exit_code(error: Exception, code: int) -> None:
+def test_the_tree_becomes_one_line_and_its_exit_code(error: MathVisualsError, code: int) -> None:
     def command() -> None:
         raise error
 
@@ -39,7 +39,7 @@ def test_the_tree_becomes_one_line_and_its_exit_code(error: Exception, code: int
     result = CliRunner().invoke(probe, [])
     assert result.exit_code == code
     assert result.stderr.strip().splitlines() == [
-        f"error: {error}" + (f" (hint: {error.hint})" if getattr(error, "hint", "") else "")
+        f"error: {error}" + (f" (hint: {error.hint})" if error.hint else "")
     ]
     assert "Traceback" not in result.output
 
