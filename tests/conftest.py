@@ -12,7 +12,6 @@ from mathvisuals.sandbox.certs import TlsFiles, make_tls_files
 from mathvisuals.sandbox.redis_server import RedisServer
 from mathvisuals.settings import RedisConfig, redis_config
 
-
 TESTS = Path(__file__).parent
 # The end-to-end and reliability scenarios (sandbox processes, fuzzing, soak, kills): the
 # minutes of the run. `./dev test --fast` skips them; `./dev test` and CI run everything.

@@ -172,7 +172,7 @@ def test_the_manifest_holds_the_runtime_and_nothing_else(built: Session) -> None
         (lambda names: {n for n in names if not n.startswith("orjson/")}, "orjson/"),
         (lambda names: names | {"boto3/__init__.py"}, "forbidden boto3"),
         (lambda names: names | {"botocore-1.40.0.dist-info/METADATA"}, "botocore-"),
-        (lambda names: names | {"mathvisuals/deploy/aws.py"}, "mathvisuals/deploy"),
+        (lambda names: names | {"mathvisuals/deploy/aws/__init__.py"}, "mathvisuals/deploy"),
         (lambda names: names | {"redis/__pycache__/x.cpython-312.pyc"}, "bytecode"),
     ],
 )
