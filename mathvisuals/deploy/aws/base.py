@@ -2,7 +2,7 @@
 
 Every ``ClientError`` is translated here, once, keeping the cause. AWS message texts are matched
 in the adapters and nowhere else; each matched text has a ``Stubber`` test in
-``tests/deploy/test_aws.py``. Clients are typed ``Any`` because no boto3 stubs are installed.
+``tests/deploy/aws/``. Clients are typed ``Any`` because no boto3 stubs are installed.
 """
 
 from __future__ import annotations
