@@ -4,12 +4,24 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from mathvisuals.sandbox.certs import TlsFiles, make_tls_files
 from mathvisuals.sandbox.redis_server import RedisServer
 from mathvisuals.settings import RedisConfig, redis_config
+
+TESTS = Path(__file__).parent
+# The end-to-end and reliability scenarios (sandbox processes, fuzzing, soak, kills): the
+# minutes of the run. `./dev test --fast` skips them; `./dev test` and CI run everything.
+SLOW = ("e2e", "reliability", "sandbox")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.path.relative_to(TESTS).parts[0] in SLOW:
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture(scope="session")

@@ -38,8 +38,8 @@ CACHE_SUBDIR = Path(".mathvisuals", "cache", "artifact-deps")
 CACHE_FORMAT = 1  # bump when _clean_deps changes what a cached tree holds
 
 # Not needed in Lambda: the deploy tooling (boto3), the sandbox (processes), the CLI.
-# __main__.py only runs the CLI, so it would not even import without cli.py.
-EXCLUDED = ("mathvisuals/deploy/", "mathvisuals/sandbox/", "mathvisuals/cli.py",
+# __main__.py only runs the CLI, so it would not even import without cli/.
+EXCLUDED = ("mathvisuals/deploy/", "mathvisuals/sandbox/", "mathvisuals/cli/",
             "mathvisuals/__main__.py")  # fmt: skip
 REQUIRED_FILES = ("mathvisuals/api/lambda_handler.py", "mathvisuals/store/redis.py")
 REQUIRED_DIRS = ("starlette/", "mangum/", "redis/", "orjson/")

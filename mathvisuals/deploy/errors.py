@@ -6,9 +6,6 @@ from mathvisuals.errors import MathVisualsError
 
 
 class DeployError(MathVisualsError):
-    exit_code = 1
-    hint = ""
-
     def with_hint(self, hint: str) -> DeployError:
         """Attach how to fix it; the CLI prints it after the message."""
         if hint:

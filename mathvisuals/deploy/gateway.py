@@ -1,4 +1,4 @@
-"""What the orchestrator needs from AWS, in its own vocabulary (implemented by ``aws.py``).
+"""What the orchestrator needs from AWS, in its own vocabulary (implemented by ``aws/``).
 
 Expected outcomes are values (a missing stack is ``StackState(status=None)``, an empty change
 set is ``ChangeSet.empty``); only failures raise, as :class:`DeployError` subclasses.

@@ -18,6 +18,18 @@ MUTATING = frozenset(
     }
 )  # fmt: skip
 
+# Every other gateway method: it reads, and passes the guard untouched. A method in neither set
+# fails tests/deploy/test_guard.py, so a new mutating call cannot bypass the lock unnoticed.
+READ_ONLY = frozenset(
+    {
+        "describe", "template", "events", "physical_ids", "exports", "importers", "value", "get",
+        "account_id", "missing_permissions", "bucket_region", "head", "read", "replication_group",
+        "configuration", "messages", "ingress_sources", "alarms", "subscriptions",
+        # Runs the function (verify's round trip through the API); it changes no AWS resource.
+        "invoke",
+    }
+)  # fmt: skip
+
 T = TypeVar("T")
 
 

@@ -1,7 +1,7 @@
-"""The ``--target local`` profile: the sandbox's endpoints, and a cache gateway whose AUTH
-changes also reach the stand-in ``redis-server`` (deploy.md §6.7).
+"""The sandbox side of ``--target local`` (deploy.md §6.7): the sandbox's endpoints, and a cache
+gateway whose AUTH changes also reach the stand-in ``redis-server``.
 
-The orchestrator code path is the one used for AWS; only these two adaptations differ.
+The orchestrator code path is the one used for AWS; what else differs is in ``profile.LOCAL``.
 """
 
 from __future__ import annotations

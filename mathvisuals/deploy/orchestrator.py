@@ -13,9 +13,9 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Protocol
 
-from mathvisuals.deploy.config import EnvironmentConfig
+from mathvisuals.deploy.context import DeployContext, StepResult
 from mathvisuals.deploy.errors import (
     CheckFailedError,
     CredentialsError,
@@ -23,17 +23,21 @@ from mathvisuals.deploy.errors import (
     PreflightBlockedError,
     WaitTimeoutError,
 )
-from mathvisuals.deploy.gateway import Gateways, ParameterInfo, SecretValue
-from mathvisuals.deploy.guard import guard
-from mathvisuals.deploy.locks import Lock
+from mathvisuals.deploy.gateway import ParameterInfo, SecretValue
 from mathvisuals.deploy.model import Action, Flags, StackRole, StackSpec
-from mathvisuals.deploy.parameters import Live, config_version, stack_parameters
+from mathvisuals.deploy.parameters import (
+    PINNED_KEYS,
+    Live,
+    config_version,
+    pinned,
+    stack_parameters,
+)
 from mathvisuals.deploy.plan import refused_replacements
-from mathvisuals.deploy.progress import Reporter
 from mathvisuals.deploy.stacks import WAIT_LIMITS, Preview, StackDeployer
 from mathvisuals.deploy.token import fingerprint, generate_token, token_problems
 
-Target = Literal["aws", "local"]
+__all__ = ["BuiltArtifact", "Orchestrator", "PlanResult", "StepResult", "UpResult"]
+
 ROLES: tuple[StackRole, ...] = ("shared", "data", "api")
 
 # What `up` does in AWS, for the permission simulation (C6, B48).
@@ -74,23 +78,6 @@ class BuiltArtifact(Protocol):
     def key(self, prefix: str) -> str: ...
 
 
-@dataclass(frozen=True)
-class Options:
-    target: Target = "aws"
-    flags: Flags = field(default_factory=Flags)
-    break_lock: bool = False
-    token_file: Path | None = None
-    redis_ca_file: str = ""
-    poll_seconds: float = 5.0
-
-
-@dataclass
-class StepResult:
-    name: str
-    result: str
-    detail: str = ""
-
-
 @dataclass
 class UpResult:
     steps: list[StepResult] = field(default_factory=list)
@@ -115,81 +102,69 @@ def load_templates(root: Path = Path("infra")) -> dict[StackRole, str]:
 
 
 class Orchestrator:
+    """The steps of ``up`` and ``plan``; rotation and teardown reuse its public steps."""
+
     def __init__(
         self,
-        config: EnvironmentConfig,
-        gateways: Gateways,
-        reporter: Reporter,
+        context: DeployContext,
         *,
         templates: Mapping[StackRole, str],
         build_artifact: Callable[[], BuiltArtifact],
-        lock: Lock,
-        options: Options,
+        flags: Flags | None = None,
         stack_policy: str | None = None,
-        sleep: Callable[[float], None] | None = None,
     ) -> None:
-        self.config = config
-        self._raw = gateways
-        self._reporter = reporter
+        self.context = context
+        self.config = context.config
+        self.gateways = context.gateways
+        self.flags = flags or Flags()
         self._templates = templates
         self._build_artifact = build_artifact
-        self._lock = lock
-        self._options = options
         self._stack_policy = stack_policy
-        self.result = UpResult()
+        self._artifact_version = ""
+        self.result = UpResult(steps=context.steps, mutations=context.mutations)
         self.code_sha256: str | None = None
-        self.gateways = guard(gateways, self._before_mutation)
-        self._sleep = sleep or time.sleep
-        extra = {"sleep": sleep} if sleep is not None else {}
-        self._deployer = StackDeployer(
+        self.deployer = StackDeployer(
             self.gateways.cloudformation,
-            reporter,
-            flags=options.flags,
-            poll_seconds=options.poll_seconds,
-            **extra,  # type: ignore[arg-type]
+            context.reporter,
+            flags=self.flags,
+            poll_seconds=context.profile.stack_poll_seconds,
+            sleep=context.sleep,
         )
-
-    def _before_mutation(self, call: str) -> None:
-        if not self.result.mutations:
-            self._lock.acquire(break_lock=self._options.break_lock)
-        self.result.mutations.append(call)
 
     # The steps -----------------------------------------------------------------------------
 
     def up(self) -> UpResult:
-        try:
+        with self.context.locked():
             self.preflight()
             artifact = self.artifact()
             secret_version = self.secret()
-            self._stack("shared", Live(secret_version_id=secret_version))
+            self.deploy_stack("shared", Live(secret_version_id=secret_version))
             origins = self.allow_lists()
-            self._stack("data", Live(secret_version_id=secret_version))
+            self.deploy_stack("data", Live(secret_version_id=secret_version))
             live = self.live_values(secret_version, artifact, origins)
             self.result.config_version = config_version(self.config, live)
-            self._stack("api", live)
+            self.deploy_stack("api", live)
             self.alarms()
-        finally:
-            self._lock.release()
         return self.result
 
     def preflight(self) -> None:
-        self._reporter.step("preflight", "identity, permissions, ownership")
+        self.context.reporter.step("preflight", "identity, permissions, ownership")
         account = self.gateways.identity.account_id()
         if account != self.config.env.account_id:
             raise CredentialsError(
                 f"the credentials are for account {account}, the config says "
                 f"{self.config.env.account_id}"
             ).with_hint("use credentials for the configured account (AWS_PROFILE or OIDC role)")
-        if self._options.target == "aws":
+        if self.context.profile.simulates_permissions:
             missing = self.gateways.identity.missing_permissions(REQUIRED_ACTIONS)
             if missing is None:
-                self._reporter.warn("permission simulation not allowed; continuing")
+                self.context.reporter.warn("permission simulation not allowed; continuing")
             elif missing:
                 raise PreflightBlockedError(
                     "the deploying principal lacks: " + ", ".join(missing[:12])
                 ).with_hint("grant these actions to the role used for deployment")
         self._probe_ownership()
-        self._record("preflight", "ok", f"account {account}")
+        self.context.record("preflight", "ok", f"account {account}")
 
     def _probe_ownership(self) -> None:
         """Every name we are about to create is ours or absent (B1, B28); exit 6 otherwise."""
@@ -225,7 +200,7 @@ class Orchestrator:
 
     def artifact(self) -> BuiltArtifact:
         api = self.config.api
-        self._reporter.step("artefact", "build")
+        self.context.reporter.step("artefact", "build")
         built = self._build_artifact()
         self.code_sha256 = built.code_sha256
         key = built.key(api.artifact_prefix)
@@ -247,21 +222,21 @@ class Orchestrator:
                 raise PreflightBlockedError(
                     f"s3://{api.artifact_bucket}/{key} missing after upload"
                 )
-            self._record("artefact", "uploaded", key)
+            self.context.record("artefact", "uploaded", key)
         else:
-            self._record("artefact", "unchanged", key)
+            self.context.record("artefact", "unchanged", key)
         self._artifact_version = version
         return built
 
     def secret(self) -> str:
         name = self.config.redis.auth_secret_name
-        self._reporter.step("secret", name)
+        self.context.reporter.step("secret", name)
         info = self.gateways.secrets.describe(name)
         if info is None or info.deleted or info.current_version is None:
-            token = self._new_token()
+            token = self.new_token()
             version = self.gateways.secrets.create(name, token, self.config.tags)
             self.result.secret_fingerprint = fingerprint(token.reveal())
-            self._record("secret", "created", f"version {version}")
+            self.context.record("secret", "created", f"version {version}")
             return version
         value = self.gateways.secrets.value(name)
         problems = token_problems(value.reveal())
@@ -270,11 +245,12 @@ class Orchestrator:
                 f"the token in {name} breaks the ElastiCache rules: {'; '.join(problems)}"
             ).with_hint("run mathvisuals rotate-token to replace it")
         self.result.secret_fingerprint = fingerprint(value.reveal())
-        self._record("secret", "unchanged", f"version {info.current_version}")
+        self.context.record("secret", "unchanged", f"version {info.current_version}")
         return info.current_version
 
-    def _new_token(self) -> SecretValue:
-        token_file = self._options.token_file
+    def new_token(self) -> SecretValue:
+        """A generated token, or the one in the token file (read exactly as written)."""
+        token_file = self.context.token_file
         if token_file is None:
             return SecretValue(generate_token(self.config.redis.token_length))
         # Read exactly as written: a stray newline would become part of the AUTH token (C14),
@@ -301,11 +277,13 @@ class Orchestrator:
             if domain:
                 origins.append(f"https://{domain}")
             else:
-                self._reporter.warn("allow-list is provisional: the static site has no domain yet")
+                self.context.reporter.warn(
+                    "allow-list is provisional: the static site has no domain yet"
+                )
         return tuple(dict.fromkeys(origins))
 
     def allow_lists(self) -> tuple[str, ...]:
-        self._reporter.step("allow-lists")
+        self.context.reporter.step("allow-lists")
         origins = self.desired_origins()
         value = ",".join(origins)
         names = [self.config.ssm_name("examples-origins"), self.config.ssm_name("svg-origins")]
@@ -318,58 +296,47 @@ class Orchestrator:
                     name, value, kind="StringList", tags=self.config.tags, overwrite=True
                 )
                 written += 1
-        self._record(
+        self.context.record(
             "allow-lists", "updated" if written else "unchanged", f"{len(origins)} origins"
         )
         return origins
 
+    def pinned_parameters(self) -> dict[str, ParameterInfo]:
+        """The four parameters whose versions the api stack pins, by key; absent ones left out."""
+        names = {self.config.ssm_name(key): key for key in PINNED_KEYS}
+        found = self.gateways.parameters.get(list(names))
+        return {names[name]: info for name, info in found.items()}
+
     def live_values(
         self, secret_version: str, artifact: BuiltArtifact, origins: tuple[str, ...]
     ) -> Live:
-        config = self.config
-        keys = ("endpoint", "port", "examples-origins", "svg-origins")
-        found = self.gateways.parameters.get([config.ssm_name(key) for key in keys])
-        info: dict[str, ParameterInfo] = {}
-        for key in keys:
-            parameter = found.get(config.ssm_name(key))
+        found = self.pinned_parameters()
+        for key in PINNED_KEYS:
+            parameter = found.get(key)
             if parameter is None or parameter.value in ("", "placeholder"):
                 raise PreflightBlockedError(
-                    f"{config.ssm_name(key)} is missing or a placeholder; the api stack needs it"
+                    f"{self.config.ssm_name(key)} is missing or a placeholder; the api stack "
+                    "needs it"
                 ).with_hint("the data stack writes it; check that stack's outputs")
-            info[key] = parameter
-        return Live(
-            secret_version_id=secret_version,
-            endpoint_version=info["endpoint"].version,
-            port_version=info["port"].version,
-            examples_origins_version=info["examples-origins"].version,
-            svg_origins_version=info["svg-origins"].version,
-            artifact_key=artifact.key(config.api.artifact_prefix),
+        return pinned(
+            secret_version,
+            {key: info.version for key, info in found.items()},
+            artifact_key=artifact.key(self.config.api.artifact_prefix),
             artifact_version=self._artifact_version,
             allowed_origins=origins,
-            redis_ca_file=self._options.redis_ca_file,
+            redis_ca_file=self.context.profile.redis_ca_file(self.config),
         )
 
     def live_values_for_rotation(self, secret_version: str, api: Mapping[str, str]) -> Live:
         """The api inputs with a new secret version; artefact and origins as deployed."""
-        config = self.config
-        keys = ("endpoint", "port", "examples-origins", "svg-origins")
-        found = self.gateways.parameters.get([config.ssm_name(key) for key in keys])
-
-        def version(key: str) -> int:
-            parameter = found.get(config.ssm_name(key))
-            return parameter.version if parameter else 0
-
-        origins = tuple(o for o in api.get("AllowedOrigins", "").split(",") if o)
-        return Live(
-            secret_version_id=secret_version,
-            endpoint_version=version("endpoint"),
-            port_version=version("port"),
-            examples_origins_version=version("examples-origins"),
-            svg_origins_version=version("svg-origins"),
+        found = self.pinned_parameters()
+        return pinned(
+            secret_version,
+            {key: found[key].version if key in found else 0 for key in PINNED_KEYS},
             artifact_key=api.get("ArtifactKey", ""),
             artifact_version=api.get("ArtifactObjectVersion", ""),
-            allowed_origins=origins,
-            redis_ca_file=self._options.redis_ca_file,
+            allowed_origins=tuple(o for o in api.get("AllowedOrigins", "").split(",") if o),
+            redis_ca_file=self.context.profile.redis_ca_file(self.config),
         )
 
     def spec(self, role: StackRole, live: Live) -> StackSpec:
@@ -385,15 +352,16 @@ class Orchestrator:
             termination_protection=data and self.config.protection.termination_protection,
         )
 
-    def _stack(self, role: StackRole, live: Live) -> None:
+    def deploy_stack(self, role: StackRole, live: Live) -> None:
+        """Bring one stack to ``spec(role, live)`` and record its outputs and outcome."""
         spec = self.spec(role, live)
-        self._reporter.step(role, spec.name)
-        outcome = self._deployer.deploy(spec, WAIT_LIMITS[role])
+        self.context.reporter.step(role, spec.name)
+        outcome = self.deployer.deploy(spec, WAIT_LIMITS[role])
         if role == "api" and outcome != "unchanged":
-            self._wait_function_ready()
+            self.wait_function_ready()
         state = self.gateways.cloudformation.describe(spec.name)
         self.result.outputs.update({f"{role}.{k}": v for k, v in state.outputs.items()})
-        self._record(role, outcome, spec.name)
+        self.context.record(role, outcome, spec.name)
 
     def alarms(self) -> None:
         """Subscribe the configured e-mails to the api stack's alarm topic (§5.8); an address
@@ -402,9 +370,9 @@ class Orchestrator:
         if monitoring is None:
             return
         wanted = self.config.alarms.email_subscriptions
-        self._reporter.step("alarms", self.config.alarm_topic_name)
+        self.context.reporter.step("alarms", self.config.alarm_topic_name)
         if not wanted:
-            self._record("alarms", "unchanged", "no e-mail subscriptions configured")
+            self.context.record("alarms", "unchanged", "no e-mail subscriptions configured")
             return
         topic = self.result.outputs.get("api.AlarmTopicArn")
         if not topic:
@@ -419,11 +387,11 @@ class Orchestrator:
                 present.add(address.casefold())
                 added += 1
         if added:
-            self._record("alarms", "subscribed", f"{added} e-mail(s), confirmation pending")
+            self.context.record("alarms", "subscribed", f"{added} e-mail(s), confirmation pending")
         else:
-            self._record("alarms", "unchanged", f"{len(wanted)} e-mail subscription(s)")
+            self.context.record("alarms", "unchanged", f"{len(wanted)} e-mail subscription(s)")
 
-    def _wait_function_ready(self, limit: float = 300.0) -> None:
+    def wait_function_ready(self, limit: float = 300.0) -> None:
         """A stack update leaves the function Pending/InProgress for a while; verification and
         the next rotation step need it Active with the update applied."""
         deadline = time.monotonic() + limit
@@ -440,11 +408,7 @@ class Orchestrator:
                 raise WaitTimeoutError(
                     f"function {name} still {info.state}/{info.last_update_status}"
                 )
-            self._sleep(self._options.poll_seconds)
-
-    def _record(self, name: str, result: str, detail: str = "") -> None:
-        self.result.steps.append(StepResult(name, result, detail))
-        self._reporter.done(name, f"{result} {detail}".strip())
+            self.context.sleep(self.context.profile.stack_poll_seconds)
 
     # Read-only preview ---------------------------------------------------------------------
 
@@ -458,7 +422,7 @@ class Orchestrator:
         if version is None:
             result.notes.append("secret: would be created with a generated token")
         previewer = StackDeployer(
-            self._raw.cloudformation, self._reporter, flags=self._options.flags
+            self.context.raw.cloudformation, self.context.reporter, flags=self.flags
         )
         for role in ROLES:
             live = Live(secret_version_id=version or "")
@@ -486,16 +450,14 @@ class Orchestrator:
                 preview = dataclasses.replace(
                     preview,
                     changes=changes,
-                    refused=tuple(refused_replacements(changes, self._options.flags.allow_replace)),
+                    refused=tuple(refused_replacements(changes, self.flags.allow_replace)),
                 )
             result.stacks.append(preview)
         return result
 
     def _planned_api_inputs(self, version: str | None) -> Live | None:
         config = self.config
-        keys = ("endpoint", "port", "examples-origins", "svg-origins")
-        found = self.gateways.parameters.get([config.ssm_name(key) for key in keys])
-        if version is None or len(found) < len(keys):
+        if version is None or len(self.pinned_parameters()) < len(PINNED_KEYS):
             return None
         built = self._build_artifact()
         self._artifact_version = (

@@ -7,6 +7,7 @@ Pure: live values (secret VersionId, parameter versions, artefact key) come in a
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from mathvisuals.deploy.config import EnvironmentConfig
@@ -92,3 +93,30 @@ def stack_parameters(config: EnvironmentConfig, role: str, live: Live = Live()) 
             "ConfigVersion": config_version(config, live),
         }
     raise ValueError(f"unknown stack role {role!r}")
+
+
+# The parameters whose versions the api stack pins (and ConfigVersion hashes).
+PINNED_KEYS = ("endpoint", "port", "examples-origins", "svg-origins")
+
+
+def pinned(
+    secret_version: str,
+    versions: Mapping[str, int],
+    *,
+    artifact_key: str = Live.artifact_key,
+    artifact_version: str = "",
+    allowed_origins: tuple[str, ...] = (),
+    redis_ca_file: str = "",
+) -> Live:
+    """The one builder of pinned inputs: the secret version plus the versions of PINNED_KEYS."""
+    return Live(
+        secret_version_id=secret_version,
+        endpoint_version=versions["endpoint"],
+        port_version=versions["port"],
+        examples_origins_version=versions["examples-origins"],
+        svg_origins_version=versions["svg-origins"],
+        artifact_key=artifact_key,
+        artifact_version=artifact_version,
+        allowed_origins=allowed_origins,
+        redis_ca_file=redis_ca_file,
+    )

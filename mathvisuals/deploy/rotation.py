@@ -29,51 +29,49 @@ class TokenRotation:
         *,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
-        poll_seconds: float = 15.0,
     ) -> None:
         self._o = orchestrator
+        self._context = orchestrator.context
         self._verify = verify
         self._sleep = sleep
         self._clock = clock
-        self._poll = poll_seconds
+        self._poll = orchestrator.context.profile.rotation_poll_seconds
 
     def run(self) -> str:
         """Returns the new token's fingerprint."""
-        o, config = self._o, self._o.config
-        gateways = o.gateways
+        context, config = self._context, self._o.config
+        gateways = context.gateways
         secret_name = config.redis.auth_secret_name
         group = config.redis.replication_group_id
-        try:
+        with context.locked():
             info = gateways.secrets.describe(secret_name)
             if info is None or info.current_version is None:
                 raise RefusedError(f"{secret_name} does not exist: run mathvisuals up first")
             old_version = info.current_version
             old_token = gateways.secrets.value(secret_name)
-            new_token = o._new_token()
-            o._reporter.step("rotate", f"ROTATE on {group}: old and new token both valid")
+            new_token = self._o.new_token()
+            context.reporter.step("rotate", f"ROTATE on {group}: old and new token both valid")
             gateways.cache.modify_auth_token(group, new_token, "ROTATE")
             self._wait_available(group)
             new_version = gateways.secrets.put(secret_name, new_token)
-            o._record("secret", "rotated", f"version {new_version}")
-            self._deploy_api(new_version)
+            context.record("secret", "rotated", f"version {new_version}")
+            self.deploy_api(new_version)
             if not self._verify():
                 self._roll_back(secret_name, old_version, new_version, old_token, group)
                 raise VerificationError(
                     "the api failed verification with the new token; rolled back to the old one"
                 )
-            o._reporter.step("rotate", f"SET on {group}: only the new token is valid")
+            context.reporter.step("rotate", f"SET on {group}: only the new token is valid")
             gateways.cache.modify_auth_token(group, new_token, "SET")
             self._wait_available(group)
             self._update_data(new_version)
-        finally:
-            o._lock.release()
         return fingerprint(new_token.reveal())
 
-    def _deploy_api(self, version: str) -> None:
+    def deploy_api(self, version: str) -> None:
+        """The api stack with the given secret version; artefact and origins as deployed."""
         o = self._o
         current = o.gateways.cloudformation.describe(o.config.stacks.api).parameters
-        live = o.live_values_for_rotation(version, current)
-        o._stack("api", live)
+        o.deploy_stack("api", o.live_values_for_rotation(version, current))
 
     def _update_data(self, version: str) -> None:
         """The data template must resolve to the live token again, as a plain Modify."""
@@ -82,9 +80,9 @@ class TokenRotation:
         change_set = o.gateways.cloudformation.create_change_set(spec, "UPDATE")
         if change_set.empty:
             return
-        # ministack reports the AuthToken change as a Conditional replacement; it replaces
-        # nothing there. In AWS only a plain Modify is accepted (deploy.md §5.14 step 7).
-        group_ok = ("False", "Conditional") if o._options.target == "local" else ("False",)
+        # In AWS only a plain Modify is accepted (deploy.md §5.14 step 7); an emulator's profile
+        # may allow more (ministack reports a Conditional replacement that replaces nothing).
+        group_ok = self._context.profile.rotation_group_replacements
         unexpected = [
             c
             for c in change_set.changes
@@ -100,14 +98,14 @@ class TokenRotation:
             raise RefusedError(
                 f"the data stack update after rotation would also change: {names}"
             ).with_hint("the token is rotated; review the data stack change set by hand")
-        o._deployer._execute(spec, change_set, "UPDATE", WAIT_LIMITS["data"])
-        o._record("data", "updated", "secret version pinned to the rotated token")
+        o.deployer.execute(spec, change_set, "UPDATE", WAIT_LIMITS["data"])
+        self._context.record("data", "updated", "secret version pinned to the rotated token")
 
     def _roll_back(self, name: str, old: str, new: str, old_token: SecretValue, group: str) -> None:
         o = self._o
-        o._reporter.warn("verification failed: restoring the previous token")
+        o.context.reporter.warn("verification failed: restoring the previous token")
         o.gateways.secrets.restore_current(name, old, new)
-        self._deploy_api(old)
+        self.deploy_api(old)
         o.gateways.cache.modify_auth_token(group, old_token, "SET")
         self._wait_available(group)
 

@@ -144,14 +144,15 @@ class StackDeployer:
             raise RefusedError(f"{spec.name}: the change would replace {names}").with_hint(
                 "replacing these loses data; rerun with --allow-replace only if that is intended"
             )
-        self._execute(spec, change_set, kind, limit)
+        self.execute(spec, change_set, kind, limit)
         if recreated:
             return "recreated"
         return "created" if kind == "CREATE" else "updated"
 
-    def _execute(
+    def execute(
         self, spec: StackSpec, change_set: ChangeSet, kind: Operation, limit: float
     ) -> None:
+        """Execute a created change set and wait for it; a new stack gets policy and protection."""
         started = self._latest_event_time(spec.name)
         self._cfn.execute(change_set)
         self._wait(spec.name, kind, limit, since=started)
@@ -160,6 +161,11 @@ class StackDeployer:
                 self._cfn.set_stack_policy(spec.name, spec.stack_policy)
             if spec.termination_protection:
                 self._cfn.set_termination_protection(spec.name, True)
+
+    def delete(self, stack: str, limit: float) -> None:
+        """Delete a stack and wait until it is gone."""
+        self._cfn.delete_stack(stack)
+        self._wait(stack, "DELETE", limit)
 
     def _delete_for_recreate(self, spec: StackSpec, action: Action, limit: float) -> None:
         # Our templates export as "<stack>-<Key>"; a stack whose exports are still imported

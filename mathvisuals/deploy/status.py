@@ -14,20 +14,19 @@ from pathlib import Path
 from mathvisuals.deploy.config import EnvironmentConfig
 from mathvisuals.deploy.errors import DeployError
 from mathvisuals.deploy.gateway import Gateways
-from mathvisuals.deploy.model import StackRole
-from mathvisuals.deploy.token import fingerprint, token_problems
-from mathvisuals.deploy.verify import (
+from mathvisuals.deploy.live import (
     HEALTHY,
-    HINTS,
     OUTPUTS,
     REDIS_PORT,
     Observed,
-    Target,
-    VerifyReport,
     epoch_ms,
     origins,
     parse_events,
 )
+from mathvisuals.deploy.model import StackRole
+from mathvisuals.deploy.profile import TargetProfile
+from mathvisuals.deploy.token import fingerprint, token_problems
+from mathvisuals.deploy.verify import HINTS, VerifyReport
 
 Value = str | int | bool | None | list[str]
 DAY_MS = 24 * 60 * 60 * 1000
@@ -123,15 +122,18 @@ def build_status(
     config: EnvironmentConfig,
     gateways: Gateways,
     *,
-    target: Target,
+    profile: TargetProfile,
     verify_report: VerifyReport | None,
     tool_version: str,
     now: str,
     show_values: bool = False,
     templates: Mapping[StackRole, str] | None = None,
+    observed: Observed | None = None,
 ) -> StatusReport:
-    """The report; ``templates`` (local bodies) adds deployed-vs-local template fingerprints."""
-    builder = _Builder(config, gateways, target, show_values, templates or {}, now)
+    """The report; ``templates`` (local bodies) adds deployed-vs-local template fingerprints.
+    ``observed`` reuses the live state a verify run has read already."""
+    seen = observed if observed is not None else Observed(config, gateways)
+    builder = _Builder(seen, profile, show_values, templates or {}, now)
     header = builder.header(tool_version)
     sections = tuple(
         builder.section(key, title, build)
@@ -155,16 +157,15 @@ def build_status(
 class _Builder:
     def __init__(
         self,
-        config: EnvironmentConfig,
-        gateways: Gateways,
-        target: Target,
+        seen: Observed,
+        profile: TargetProfile,
         show_values: bool,
         templates: Mapping[StackRole, str],
         now: str,
     ) -> None:
-        self.config, self.gateways, self.target = config, gateways, target
+        self.config, self.gateways, self.profile = seen.config, seen.gateways, profile
         self.show_values, self.templates, self.now = show_values, templates, now
-        self.seen = Observed(config, gateways)
+        self.seen = seen
         self.problems: list[Problem] = []
 
     def problem(self, rule: str, detail: str, hint: str = "", *, warning: bool = False) -> None:
@@ -194,7 +195,7 @@ class _Builder:
             )
         return {
             "env": config.name,
-            "target": self.target,
+            "target": self.profile.name,
             "account": config.env.account_id,
             "caller account": caller,
             "region": config.env.region,
@@ -271,7 +272,7 @@ class _Builder:
     def data(self) -> dict[str, Value]:
         redis = self.config.redis
         rows = self.stack_rows("data", "R8")
-        group = self.gateways.cache.replication_group(redis.replication_group_id)
+        group = self.seen.group
         rows |= {
             "replication group": redis.replication_group_id,
             "group status": group.status if group else "absent",
@@ -390,8 +391,8 @@ class _Builder:
     def alarm_states(self) -> Value:
         """``name → state`` for the api stack's alarms; one in ALARM is a problem (V8)."""
         monitoring = self.gateways.monitoring
-        if self.target == "local":
-            return "skipped (local target)"
+        if not self.profile.reads_alarms:
+            return f"skipped ({self.profile.name} target)"
         if monitoring is None:
             return "not read (no CloudWatch gateway)"
         prefix = f"{self.config.stacks.api}-"

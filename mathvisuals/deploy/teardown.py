@@ -18,16 +18,17 @@ class DownOptions:
 
 
 def down(o: Orchestrator, options: DownOptions) -> list[tuple[str, str]]:
-    """Returns (what, outcome) pairs. The local target deletes everything without flags."""
+    """Returns (what, outcome) pairs. A profile that ``down_removes_everything`` (local)
+    deletes data and secret without flags."""
     config, gateways = o.config, o.gateways
-    local = o._options.target == "local"
-    include_data = local or options.include_data
-    if options.include_data and not local and options.confirm_env != config.name:
+    everything = o.context.profile.down_removes_everything
+    include_data = everything or options.include_data
+    if options.include_data and not everything and options.confirm_env != config.name:
         raise RefusedError("--include-data needs --confirm-env " + config.name).with_hint(
             "the data stack holds the Redis data; a final snapshot is kept"
         )
     done: list[tuple[str, str]] = []
-    try:
+    with o.context.locked():
         done.append((config.stacks.api, _delete(o, config.stacks.api, "api")))
         if include_data:
             state = gateways.cloudformation.describe(config.stacks.data)
@@ -52,16 +53,14 @@ def down(o: Orchestrator, options: DownOptions) -> list[tuple[str, str]]:
                     gateways.parameters.delete(config.ssm_name(key))
             done.append(("allow-list parameters", "deleted"))
         secret = config.redis.auth_secret_name
-        if local or options.delete_secret or options.force_delete_secret:
+        if everything or options.delete_secret or options.force_delete_secret:
             info = gateways.secrets.describe(secret)
             if info is not None and not info.deleted:
-                force = local or options.force_delete_secret
+                force = everything or options.force_delete_secret
                 gateways.secrets.delete(secret, force=force)
                 done.append((secret, "deleted" if force else "scheduled for deletion (30 days)"))
         else:
             done.append((secret, "kept (pass --delete-secret)"))
-    finally:
-        o._lock.release()
     return done
 
 
@@ -71,7 +70,6 @@ def _delete(o: Orchestrator, stack: str, role: str) -> str:
         return "absent"
     if state.tags.get("managed-by") != "mathvisuals":
         raise PreflightBlockedError(f"{stack} is not tagged managed-by=mathvisuals; not deleting")
-    o._reporter.step("down", f"deleting {stack}")
-    o.gateways.cloudformation.delete_stack(stack)
-    o._deployer._wait(stack, "DELETE", WAIT_LIMITS[role])
+    o.context.reporter.step("down", f"deleting {stack}")
+    o.deployer.delete(stack, WAIT_LIMITS[role])
     return "deleted"

@@ -13,50 +13,30 @@ import json
 import time
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import asdict, dataclass
-from datetime import datetime
-from functools import cached_property
 from typing import Literal
 from urllib.parse import urlencode
 
 from mathvisuals.deploy.config import EnvironmentConfig
 from mathvisuals.deploy.errors import DeployError
-from mathvisuals.deploy.gateway import FunctionInfo, Gateways, ParameterInfo, SecretInfo
-from mathvisuals.deploy.model import StackRole, StackState
-from mathvisuals.deploy.parameters import Live, config_version
+from mathvisuals.deploy.gateway import Gateways
+from mathvisuals.deploy.live import (
+    HEALTHY,
+    OUTPUTS,
+    REDIS_PORT,
+    SHARED_NAMES,
+    Observed,
+    epoch_ms,
+    origins,
+    parse_events,
+)
+from mathvisuals.deploy.profile import TargetProfile
 from mathvisuals.deploy.token import fingerprint
 
-Target = Literal["aws", "local"]
 HttpReply = tuple[int, Mapping[str, str], object]
 # (url, headers) -> (status, headers, parsed JSON body or None). Transport failures raise
 # DeployError or OSError; either fails V7 instead of escaping.
 HttpGet = Callable[[str, Mapping[str, str]], HttpReply]
 
-ROLES: tuple[StackRole, ...] = ("shared", "data", "api")
-HEALTHY = ("CREATE_COMPLETE", "UPDATE_COMPLETE")
-OUTPUTS: dict[StackRole, tuple[str, ...]] = {
-    "shared": (
-        "RedisAuthSecretName", "RedisEndpointParameterName", "RedisPortParameterName",
-        "RedisReaderEndpointParameterName", "ExamplesAllowedOriginsParameterName",
-        "SvgAllowedOriginsParameterName",
-    ),
-    "data": (
-        "VpcId", "PrivateSubnet1Id", "PrivateSubnet2Id", "LambdaSecurityGroupId",
-        "RedisSecurityGroupId", "RedisPrimaryEndpoint", "RedisReaderEndpoint", "RedisPort",
-    ),
-    "api": (
-        "ApiEndpoint", "ApiFunctionName", "ApiFunctionArn", "ApiFunctionLogGroupName",
-        "ApiAccessLogGroupName", "AlarmTopicArn",
-    ),
-}  # fmt: skip
-# Shared output -> the config key of the name it must carry.
-SHARED_NAMES = {
-    "RedisEndpointParameterName": "endpoint", "RedisPortParameterName": "port",
-    "RedisReaderEndpointParameterName": "reader-endpoint",
-    "ExamplesAllowedOriginsParameterName": "examples-origins",
-    "SvgAllowedOriginsParameterName": "svg-origins",
-}  # fmt: skip
-PARAMETER_KEYS = ("endpoint", "port", "reader-endpoint", "examples-origins", "svg-origins")
-REDIS_PORT = 6379
 RUNTIME = "python3.12"
 DISALLOWED_ORIGIN = "https://verify.mathvisuals.invalid"
 HINTS = {
@@ -89,7 +69,7 @@ class Check:
 @dataclass(frozen=True)
 class VerifyReport:
     checks: tuple[Check, ...]
-    target: Target
+    target: str  # the profile's name
     run_id: str
     skipped: tuple[str, ...] = ()
 
@@ -177,35 +157,6 @@ class Reply:
         return value
 
 
-def parse_events(messages: Sequence[str]) -> list[dict[str, object]]:
-    """Our JSON log records (api.md §15); START/END/REPORT and other text lines are skipped."""
-    events: list[dict[str, object]] = []
-    for message in messages:
-        text = message.strip()
-        if not text.startswith("{") and "\t" in text:
-            text = text.rsplit("\t", 1)[-1]  # the runtime's "<ts>\t<request id>\t<level>\t" prefix
-        try:
-            record = json.loads(text) if text.startswith("{") else None
-        except ValueError:
-            continue
-        if isinstance(record, dict) and isinstance(record.get("event"), str):
-            events.append(record)
-    return events
-
-
-def epoch_ms(timestamp: str) -> int | None:
-    """ISO 8601 with an offset (Lambda's ``LastModified``: ``…T10:00:00.000+0000``) to ms."""
-    try:
-        moment = datetime.fromisoformat(timestamp)
-    except ValueError:
-        return None
-    return int(moment.timestamp() * 1000) if moment.tzinfo is not None else None
-
-
-def origins(value: str | None) -> tuple[str, ...]:
-    return tuple(item.strip() for item in (value or "").split(",") if item.strip())
-
-
 def _differs(what: str, actual: str | None, expected: str | None, against: str) -> str | None:
     """``None`` when equal; otherwise the mismatch, shown by fingerprints only (§5.12)."""
     if actual is not None and actual == expected:
@@ -214,72 +165,11 @@ def _differs(what: str, actual: str | None, expected: str | None, against: str) 
     return f"{what} ({shown}) differs from {against} ({wanted})"
 
 
-class Observed:
-    """Live state, each part read once, shared by the checks and by ``status``."""
-
-    def __init__(self, config: EnvironmentConfig, gateways: Gateways) -> None:
-        self.config, self.gateways = config, gateways
-
-    @cached_property
-    def stacks(self) -> dict[StackRole, StackState]:
-        cfn = self.gateways.cloudformation
-        return {role: cfn.describe(getattr(self.config.stacks, role)) for role in ROLES}
-
-    @cached_property
-    def exports(self) -> Mapping[str, str]:
-        return self.gateways.cloudformation.exports()
-
-    @cached_property
-    def parameters(self) -> dict[str, ParameterInfo]:
-        names = {self.config.ssm_name(key): key for key in PARAMETER_KEYS}
-        found = self.gateways.parameters.get(list(names))
-        return {names[name]: info for name, info in found.items()}
-
-    @cached_property
-    def secret(self) -> SecretInfo | None:
-        found = self.gateways.secrets.describe(self.config.redis.auth_secret_name)
-        return None if found is None or found.deleted else found
-
-    @cached_property
-    def function(self) -> FunctionInfo | None:
-        return self.gateways.functions.configuration(self.config.api.function_name)
-
-    def value(self, key: str) -> str | None:
-        found = self.parameters.get(key)
-        return found.value if found else None
-
-    def env(self, name: str) -> str | None:
-        found = self.function.environment.get(name) if self.function else None
-        return found.reveal() if found is not None else None
-
-    def data_export(self, key: str) -> str | None:
-        return self.exports.get(self.config.export("data", key))
-
-    def expected_config_version(self) -> tuple[str | None, list[str]]:
-        """``CONFIG_VERSION`` as ``up`` computes it from live versions, or what is missing."""
-        keys = ("endpoint", "port", "examples-origins", "svg-origins")
-        missing = [self.config.ssm_name(key) for key in keys if key not in self.parameters]
-        version = self.secret.current_version if self.secret else None
-        if version is None:
-            missing.insert(0, f"secret {self.config.redis.auth_secret_name}")
-        if missing or version is None:
-            return None, missing
-        found = {key: self.parameters[key].version for key in keys}
-        live = Live(
-            secret_version_id=version,
-            endpoint_version=found["endpoint"],
-            port_version=found["port"],
-            examples_origins_version=found["examples-origins"],
-            svg_origins_version=found["svg-origins"],
-        )
-        return config_version(self.config, live), []
-
-
 def verify(
     config: EnvironmentConfig,
     gateways: Gateways,
     *,
-    target: Target,
+    profile: TargetProfile,
     expected_code_sha256: str | None,
     run_id: str,
     http_get: HttpGet | None = None,
@@ -289,16 +179,19 @@ def verify(
     log_interval_s: float = 5.0,
     sleep: Callable[[float], None] = time.sleep,
     only: Collection[str] | None = None,
+    observed: Observed | None = None,
 ) -> VerifyReport:
-    """V1–V6, plus V7 and V8 for the AWS target (the local profile skips them, §6.7).
+    """V1–V8, less the profile's skipped checks (the local profile skips V7 and V8, §6.7).
 
     ``only`` restricts the run to some ids (``rotate-token`` verifies V4–V6, §5.14).
 
     ``http_options`` sends V7's preflights; without it the CORS rule is checked on a GET that
     carries ``Origin`` (the HTTP API applies one allow-list to both). V6 reads the logs up to
     ``log_attempts`` times, because CloudWatch shows new lines only after a few seconds.
+    ``observed`` shares the live state already read (``up`` hands the same one to ``status``).
     """
-    suite = _Suite(Observed(config, gateways), run_id, target)
+    seen = observed if observed is not None else Observed(config, gateways)
+    suite = _Suite(seen, run_id, profile)
     runs: list[tuple[str, Callable[[], Check]]] = [
         ("V1", suite.v1),
         ("V2", suite.v2),
@@ -306,11 +199,14 @@ def verify(
         ("V4", lambda: suite.v4(expected_code_sha256)),
         ("V5", suite.v5),
         ("V6", lambda: suite.v6(since_ms, log_attempts, log_interval_s, sleep)),
+        ("V7", lambda: suite.v7(http_get, http_options)),
+        ("V8", suite.v8),
     ]
-    if target == "aws":
-        runs += [("V7", lambda: suite.v7(http_get, http_options)), ("V8", suite.v8)]
-    checks = tuple(_guarded(i, run) for i, run in runs if only is None or i in only)
-    return VerifyReport(checks, target, run_id, () if target == "aws" else ("V7", "V8"))
+    skipped = profile.skipped_checks
+    checks = tuple(
+        _guarded(i, run) for i, run in runs if i not in skipped and (only is None or i in only)
+    )
+    return VerifyReport(checks, profile.name, run_id, skipped)
 
 
 def _guarded(check_id: str, run: Callable[[], Check]) -> Check:
@@ -328,8 +224,8 @@ def _result(check_id: str, problems: Sequence[str | None], passed: str) -> Check
 
 
 class _Suite:
-    def __init__(self, seen: Observed, run_id: str, target: Target = "aws") -> None:
-        self.target = target
+    def __init__(self, seen: Observed, run_id: str, profile: TargetProfile) -> None:
+        self.profile = profile
         self.seen, self.run_id = seen, run_id
         self.config, self.gateways = seen.config, seen.gateways
 
@@ -358,7 +254,7 @@ class _Suite:
 
     def v2(self) -> Check:
         redis, seen = self.config.redis, self.seen
-        group = self.gateways.cache.replication_group(redis.replication_group_id)
+        group = seen.group
         if group is None:
             return Check("V2", False, f"replication group {redis.replication_group_id} not found")
         problems: list[str | None] = [
@@ -397,8 +293,11 @@ class _Suite:
         passed = "Lambda SG → Redis SG tcp 6379; VpcConfig = data exports"
         if function is None:
             problems.append(f"function {self.config.api.function_name} not found")
-        elif self.target == "local" and not function.subnet_ids and not function.security_group_ids:
-            # ministack keeps no VpcConfig on the function; the comparison is covered by moto.
+        elif (
+            self.profile.vpc_config_optional
+            and not function.subnet_ids
+            and not function.security_group_ids
+        ):
             passed = "Lambda SG → Redis SG tcp 6379; VpcConfig not reported by the emulator"
         elif set(function.subnet_ids) != subnets:
             problems.append("the function's subnets differ from the data exports")

@@ -18,4 +18,6 @@ from mathvisuals.errors import MathVisualsError
 
 
 class SandboxError(MathVisualsError):
-    """A local stand-in could not be installed, started, reached or stopped."""
+    """A local stand-in could not be installed, started, reached or stopped (CLI exit 13)."""
+
+    exit_code = 13

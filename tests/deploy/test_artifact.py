@@ -157,7 +157,7 @@ def test_the_manifest_holds_the_runtime_and_nothing_else(built: Session) -> None
         assert any(member.startswith(top) for member in manifest), top
     banned = ("boto3", "botocore", "mathvisuals/deploy/", "mathvisuals/sandbox/", "bin/")
     assert not [member for member in manifest if member.startswith(banned)]
-    assert "mathvisuals/cli.py" not in manifest
+    assert not [m for m in manifest if m.startswith("mathvisuals/cli/")]
     assert "mathvisuals/__main__.py" not in manifest
     assert not [m for m in manifest if "__pycache__" in m or m.endswith(".pyc")]
     volatile = re.compile(r"\.dist-info/(RECORD|INSTALLER|REQUESTED|direct_url\.json)$")
@@ -172,7 +172,7 @@ def test_the_manifest_holds_the_runtime_and_nothing_else(built: Session) -> None
         (lambda names: {n for n in names if not n.startswith("orjson/")}, "orjson/"),
         (lambda names: names | {"boto3/__init__.py"}, "forbidden boto3"),
         (lambda names: names | {"botocore-1.40.0.dist-info/METADATA"}, "botocore-"),
-        (lambda names: names | {"mathvisuals/deploy/aws.py"}, "mathvisuals/deploy"),
+        (lambda names: names | {"mathvisuals/deploy/aws/__init__.py"}, "mathvisuals/deploy"),
         (lambda names: names | {"redis/__pycache__/x.cpython-312.pyc"}, "bytecode"),
     ],
 )

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from mathvisuals.deploy.config import EnvironmentConfig, load_config
+from mathvisuals.deploy.context import DeployContext
 from mathvisuals.deploy.errors import (
     CheckFailedError,
     CredentialsError,
@@ -19,7 +20,8 @@ from mathvisuals.deploy.errors import (
 from mathvisuals.deploy.gateway import Gateways, ParameterInfo, SecretValue
 from mathvisuals.deploy.locks import S3Lock
 from mathvisuals.deploy.model import Change, Flags, StackRole, StackSpec, StackState
-from mathvisuals.deploy.orchestrator import Options, Orchestrator
+from mathvisuals.deploy.orchestrator import Orchestrator
+from mathvisuals.deploy.profile import LOCAL, TargetProfile
 from mathvisuals.deploy.progress import RecordingReporter
 from tests.deploy.fakes import (
     FakeArtifact,
@@ -65,7 +67,13 @@ def data_side_effects(
 
 
 def make(
-    config: EnvironmentConfig, tmp_path: Path, gateways: Gateways | None = None, **options: object
+    config: EnvironmentConfig,
+    tmp_path: Path,
+    gateways: Gateways | None = None,
+    *,
+    profile: TargetProfile = LOCAL,
+    token_file: Path | None = None,
+    flags: Flags | None = None,
 ) -> tuple[Orchestrator, Gateways, RecordingReporter]:
     if gateways is None:
         parameters = FakeParameters()
@@ -74,16 +82,21 @@ def make(
     artifact = tmp_path / "api.zip"
     artifact.write_bytes(b"zip")
     reporter = RecordingReporter()
-    orchestrator = Orchestrator(
+    context = DeployContext(
         config,
         gateways,
         reporter,
+        profile=profile,
+        lock=S3Lock(gateways.artifacts, config.api.artifact_bucket, config.name),
+        token_file=token_file,
+        sleep=lambda _: None,
+    )
+    orchestrator = Orchestrator(
+        context,
         templates=TEMPLATES,
         build_artifact=lambda: FakeArtifact(artifact),
-        lock=S3Lock(gateways.artifacts, config.api.artifact_bucket, config.name),
-        options=Options(target="local", poll_seconds=0, **options),  # type: ignore[arg-type]
+        flags=flags,
         stack_policy="{}",
-        sleep=lambda _: None,
     )
     return orchestrator, gateways, reporter
 

@@ -11,6 +11,7 @@ from mathvisuals.deploy.errors import RefusedError, VerificationError
 from mathvisuals.deploy.gateway import Gateways, ReplicationGroupInfo
 from mathvisuals.deploy.model import Change
 from mathvisuals.deploy.orchestrator import Orchestrator
+from mathvisuals.deploy.profile import AWS, LOCAL, TargetProfile
 from mathvisuals.deploy.progress import RecordingReporter
 from mathvisuals.deploy.rotation import TokenRotation
 from mathvisuals.deploy.teardown import DownOptions, down
@@ -24,7 +25,7 @@ def config() -> EnvironmentConfig:
 
 
 def deployed(
-    config: EnvironmentConfig, tmp_path: Path
+    config: EnvironmentConfig, tmp_path: Path, profile: TargetProfile = LOCAL
 ) -> tuple[Orchestrator, Gateways, RecordingReporter]:
     orchestrator, gateways, reporter = make(config, tmp_path)
     orchestrator.up()
@@ -34,7 +35,7 @@ def deployed(
         config.redis.replication_group_id, "available", True, True, True, True, True,
         "127.0.0.1", 6379, "127.0.0.1", config.stacks.data,
     )  # fmt: skip
-    again, _, reporter = make(config, tmp_path, gateways)
+    again, _, reporter = make(config, tmp_path, gateways, profile=profile)
     return again, gateways, reporter
 
 
@@ -81,8 +82,8 @@ def test_data_update_with_unexpected_changes_is_refused(
     fake: FakeCloudFormation = cfn
 
     class Sequenced(TokenRotation):
-        def _deploy_api(self, version: str) -> None:
-            super()._deploy_api(version)
+        def deploy_api(self, version: str) -> None:
+            super().deploy_api(version)
             fake.next_changes = (Change("Modify", "Vpc", "AWS::EC2::VPC", "True"),)
 
     with pytest.raises(RefusedError, match="Vpc"):
@@ -93,8 +94,7 @@ def test_data_update_with_unexpected_changes_is_refused(
 def test_down_keeps_data_and_secret_without_flags(
     config: EnvironmentConfig, tmp_path: Path
 ) -> None:
-    orchestrator, gateways, _ = deployed(config, tmp_path)
-    orchestrator._options = orchestrator._options.__class__(target="aws", poll_seconds=0)
+    orchestrator, gateways, _ = deployed(config, tmp_path, AWS)
     done = dict(down(orchestrator, DownOptions()))
     cfn = gateways.cloudformation
     assert isinstance(cfn, FakeCloudFormation)
@@ -105,8 +105,7 @@ def test_down_keeps_data_and_secret_without_flags(
 
 
 def test_down_with_data_needs_the_confirmation(config: EnvironmentConfig, tmp_path: Path) -> None:
-    orchestrator, _, _ = deployed(config, tmp_path)
-    orchestrator._options = orchestrator._options.__class__(target="aws", poll_seconds=0)
+    orchestrator, _, _ = deployed(config, tmp_path, AWS)
     with pytest.raises(RefusedError) as caught:
         down(orchestrator, DownOptions(include_data=True, confirm_env="prod"))
     assert caught.value.exit_code == 10

@@ -13,9 +13,10 @@ from mathvisuals.deploy.config import EnvironmentConfig, load_config
 from mathvisuals.deploy.errors import DeploymentFailedError
 from mathvisuals.deploy.gateway import ParameterInfo, ReplicationGroupInfo
 from mathvisuals.deploy.model import StackState
+from mathvisuals.deploy.profile import AWS, LOCAL, TargetProfile
 from mathvisuals.deploy.status import StatusReport, Value, build_status
 from mathvisuals.deploy.token import fingerprint
-from mathvisuals.deploy.verify import Target, VerifyReport
+from mathvisuals.deploy.verify import VerifyReport
 from tests.deploy.fakes import FakeCache, FakeCloudFormation, FakeMonitoring, fake_gateways
 from tests.deploy.test_verify import (
     ENDPOINT,
@@ -52,13 +53,13 @@ def prod() -> EnvironmentConfig:
 def status(
     world: World,
     verify_report: VerifyReport | None = None,
-    target: Target = "local",
+    profile: TargetProfile = LOCAL,
     **options: object,
 ) -> StatusReport:
     return build_status(
         world.config,
         world.gateways,
-        target=target,
+        profile=profile,
         verify_report=verify_report,
         tool_version="0.1.0",
         now=NOW,
@@ -147,7 +148,7 @@ def test_json_holds_the_same_sections_and_the_verify_report(config: EnvironmentC
 def test_verify_failures_become_problems_with_hints(config: EnvironmentConfig) -> None:
     world = converged(config)
     world.network.rules.clear()
-    report = status(world, world.run(target="aws", http_get=None))
+    report = status(world, world.run(profile=AWS, http_get=None))
     assert rows(report, "api")["last verify"] == "failed: V3, V7"
     found = {p.id: p for p in report.problems}
     assert "does not allow tcp 6379" in found["V3"].detail and found["V3"].hint
@@ -196,7 +197,7 @@ def test_logs_of_the_last_day_give_mode_and_error_count(config: EnvironmentConfi
 def test_nothing_deployed_is_reported_not_raised(config: EnvironmentConfig) -> None:
     empty = fake_gateways()
     report = build_status(
-        config, empty, target="local", verify_report=None, tool_version="0", now=NOW
+        config, empty, profile=LOCAL, verify_report=None, tool_version="0", now=NOW
     )
     assert rows(report, "shared")["status"] == "absent"
     assert rows(report, "secret") == {"name": config.redis.auth_secret_name, "exists": False}
@@ -233,7 +234,7 @@ def test_templates_compare_deployed_and_local_fingerprints(config: EnvironmentCo
 
 
 def test_alarm_states_are_listed_for_the_aws_target(config: EnvironmentConfig) -> None:
-    report = status(alarmed(config), target="aws")
+    report = status(alarmed(config), profile=AWS)
     api = config.stacks.api
     assert rows(report, "api")["alarm states"] == [
         f"{api}-Http5xxAlarm-3C → OK",
@@ -246,7 +247,7 @@ def test_alarm_states_are_listed_for_the_aws_target(config: EnvironmentConfig) -
 
 
 def test_an_alarm_in_alarm_is_a_problem(config: EnvironmentConfig) -> None:
-    report = status(alarmed(config, "ALARM"), target="aws")
+    report = status(alarmed(config, "ALARM"), profile=AWS)
     found = [p for p in report.problems if not p.warning]
     assert [(p.id, p.detail) for p in found] == [
         ("R11", f"alarm {config.stacks.api}-MemoryModeStartsAlarm-4D is in ALARM")
@@ -258,7 +259,7 @@ def test_alarm_states_skipped_locally_and_without_a_gateway(config: EnvironmentC
     world = alarmed(config, "ALARM")
     assert rows(status(world), "api")["alarm states"] == "skipped (local target)"
     world.gateways.monitoring = None
-    report = status(world, target="aws")
+    report = status(world, profile=AWS)
     assert rows(report, "api")["alarm states"] == "not read (no CloudWatch gateway)"
     assert report.ok
 
@@ -270,7 +271,7 @@ def test_unreadable_alarm_states_keep_the_rest_of_the_section(config: Environmen
 
     world = converged(config)
     world.gateways.monitoring = Denied()
-    report = status(world, target="aws")
+    report = status(world, profile=AWS)
     assert rows(report, "api")["alarm states"] == "not read"
     assert rows(report, "api")["runtime"] == "python3.12"
     assert ("R19", False) in problem_ids(report)

@@ -25,7 +25,8 @@ from mathvisuals.deploy.gateway import (
 )
 from mathvisuals.deploy.model import StackState
 from mathvisuals.deploy.parameters import Live, config_version
-from mathvisuals.deploy.verify import HttpGet, VerifyReport, http_event, parse_events, verify
+from mathvisuals.deploy.profile import AWS, LOCAL
+from mathvisuals.deploy.verify import HttpGet, VerifyReport, http_event, verify
 from mathvisuals.logs import EventLog, MemorySink
 from mathvisuals.settings import Settings
 from tests.deploy.fakes import (
@@ -145,7 +146,7 @@ class World:
 
     def run(self, **options: Any) -> VerifyReport:
         arguments: dict[str, Any] = {
-            "target": "local",
+            "profile": LOCAL,
             "expected_code_sha256": CODE_SHA,
             "run_id": "run-42",
             "sleep": lambda _: None,
@@ -316,7 +317,7 @@ def test_aws_target_runs_v7_and_v8(config: EnvironmentConfig) -> None:
         calls.append(url)
         return get(url, headers)
 
-    report = converged(config).run(target="aws", http_get=recording)
+    report = converged(config).run(profile=AWS, http_get=recording)
     checks = by_id(report)
     assert checks["V7"].outcome == "pass", checks["V7"].detail
     assert checks["V8"].outcome == "warn", checks["V8"].detail  # nobody confirmed a mail yet
@@ -329,7 +330,7 @@ def test_aws_target_runs_v7_and_v8(config: EnvironmentConfig) -> None:
 
 def test_only_runs_the_named_checks(config: EnvironmentConfig) -> None:
     functions = KvFunctions()
-    report = converged(config, functions).run(target="aws", only=("V4", "V5", "V6"))
+    report = converged(config, functions).run(profile=AWS, only=("V4", "V5", "V6"))
     assert [c.id for c in report.checks] == ["V4", "V5", "V6"] and report.ok
     assert len(functions.events) == 5
 
@@ -594,18 +595,6 @@ def test_v6_fails_without_a_kv_store_ready(config: EnvironmentConfig) -> None:
     assert not check.ok and "modes seen: none" in check.detail
 
 
-def test_parse_events_skips_text_and_reads_prefixed_json() -> None:
-    lines = [
-        "START RequestId: 1 Version: $LATEST",
-        f"2026-01-01T10:00:00.000Z\treq-1\tINFO\t{json.dumps(READY)}",
-        "[1, 2]",
-        '{"no_event": true}',
-        "{not json",
-        "REPORT RequestId: 1\tDuration: 1 ms",
-    ]
-    assert parse_events(lines) == [READY]
-
-
 def test_v6_reads_again_until_the_cold_start_arrives(config: EnvironmentConfig) -> None:
     class LateLogs(FakeLogs):
         def __init__(self) -> None:
@@ -645,13 +634,13 @@ def test_v6_starts_at_since_ms_when_given(config: EnvironmentConfig) -> None:
 
 def test_v7_fails_when_a_disallowed_origin_is_echoed(config: EnvironmentConfig) -> None:
     get = edge(config.cors.allowed_origins, echo="*")
-    check = by_id(converged(config).run(target="aws", http_get=get))["V7"]
+    check = by_id(converged(config).run(profile=AWS, http_get=get))["V7"]
     assert not check.ok and "a disallowed origin got Access-Control-Allow-Origin" in check.detail
 
 
 def test_v7_fails_when_an_allowed_origin_is_not_echoed(config: EnvironmentConfig) -> None:
     get = edge(config.cors.allowed_origins[:1], health=502)
-    check = by_id(converged(config).run(target="aws", http_get=get))["V7"]
+    check = by_id(converged(config).run(profile=AWS, http_get=get))["V7"]
     assert "allowed origin 2/2 is not echoed" in check.detail
     assert "GET <ApiEndpoint>/api/health: 502" in check.detail
 
@@ -664,14 +653,14 @@ def test_v7_uses_the_options_client_for_preflights(config: EnvironmentConfig) ->
         preflights.append(headers)
         return answer(url, headers)
 
-    report = converged(config).run(target="aws", http_get=answer, http_options=options)
+    report = converged(config).run(profile=AWS, http_get=answer, http_options=options)
     assert by_id(report)["V7"].ok and "preflights" in by_id(report)["V7"].detail
     assert [h["Origin"] for h in preflights][-1] == "https://verify.mathvisuals.invalid"
     assert all(h["Access-Control-Request-Method"] == "PUT" for h in preflights)
 
 
 def test_v7_without_an_http_client_fails(config: EnvironmentConfig) -> None:
-    report = converged(config).run(target="aws")
+    report = converged(config).run(profile=AWS)
     assert [c.id for c in report.failed] == ["V7"]
     assert "an HTTP client is missing" in by_id(report)["V7"].detail
 
@@ -680,7 +669,7 @@ def test_v7_transport_error_is_a_failed_check(config: EnvironmentConfig) -> None
     def refused(url: str, headers: Mapping[str, str]) -> tuple[int, Mapping[str, str], object]:
         raise ConnectionRefusedError(url)
 
-    check = by_id(converged(config).run(target="aws", http_get=refused))["V7"]
+    check = by_id(converged(config).run(profile=AWS, http_get=refused))["V7"]
     assert check.detail == "the request failed (ConnectionRefusedError)"
 
 
@@ -701,7 +690,7 @@ def alarmed(config: EnvironmentConfig, state: str = "OK", *, confirmed: bool = T
 
 
 def v8(world: World) -> Any:
-    return by_id(world.run(target="aws", http_get=edge(world.config.cors.allowed_origins)))["V8"]
+    return by_id(world.run(profile=AWS, http_get=edge(world.config.cors.allowed_origins)))["V8"]
 
 
 def test_v8_passes_with_quiet_alarms_and_a_confirmed_subscription(
@@ -716,7 +705,7 @@ def test_v8_passes_with_quiet_alarms_and_a_confirmed_subscription(
 
 def test_v8_fails_when_an_alarm_of_the_api_stack_is_in_alarm(config: EnvironmentConfig) -> None:
     world = alarmed(config, "ALARM")
-    report = world.run(target="aws", http_get=edge(config.cors.allowed_origins))
+    report = world.run(profile=AWS, http_get=edge(config.cors.allowed_origins))
     check = by_id(report)["V8"]
     assert check.outcome == "fail" and not report.ok
     assert check.detail == f"in ALARM: {config.stacks.api}-MemoryModeStartsAlarm-4D"
@@ -743,7 +732,7 @@ def test_v8_unreadable_alarms_fail_only_v8(config: EnvironmentConfig) -> None:
 
     world = alarmed(config)
     world.gateways.monitoring = Denied()
-    report = world.run(target="aws", http_get=edge(config.cors.allowed_origins))
+    report = world.run(profile=AWS, http_get=edge(config.cors.allowed_origins))
     assert [c.id for c in report.failed] == ["V8"]
     assert by_id(report)["V8"].detail == "could not check: DescribeAlarms failed: AccessDenied"
 

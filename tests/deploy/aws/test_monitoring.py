@@ -8,41 +8,15 @@ from typing import Any
 import boto3
 import pytest
 from botocore.stub import Stubber
-from moto import mock_aws
 
 from mathvisuals.deploy.aws import AwsCallError, AwsMonitoring, Backoff, connect
 from mathvisuals.deploy.errors import PreflightBlockedError
 from mathvisuals.deploy.gateway import AlarmInfo, SubscriptionInfo
+from tests.deploy.aws.support import ACCOUNT, REGION
 
-REGION = "eu-north-1"
-ACCOUNT = "123456789012"
 PREFIX = "math-visuals-api-test-"
 TOPIC = f"arn:aws:sns:{REGION}:{ACCOUNT}:math-visuals-api-alarms-test"
 EMAIL = "ops@mathvisuals.no"
-
-
-@pytest.fixture(autouse=True)
-def fake_credentials(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
-    """Fake keys, no profile files, no instance metadata: nothing can reach a real endpoint."""
-    for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "config"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "credentials"))
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-
-
-@pytest.fixture
-def aws() -> Iterator[None]:
-    with mock_aws():
-        yield
-
-
-@pytest.fixture
-def sleeps() -> list[float]:
-    return []
 
 
 @pytest.fixture

@@ -1,0 +1,249 @@
+"""The composition root: the one place a target's profile, its clients and its lock are resolved.
+
+``session`` loads the config, starts the sandbox for an emulated target, connects the gateways
+and owns the progress reporter; ``orchestrator`` builds the deployment context around them.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+import uuid
+from collections.abc import Callable, Collection, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from rich.console import Console
+
+from mathvisuals import __version__
+from mathvisuals.cli.render import RichReporter
+from mathvisuals.deploy import masking
+from mathvisuals.deploy.config import EnvironmentConfig, config_path, load_config
+from mathvisuals.deploy.context import DeployContext
+from mathvisuals.deploy.errors import ConfigError
+from mathvisuals.deploy.gateway import Gateways
+from mathvisuals.deploy.model import Flags
+from mathvisuals.deploy.orchestrator import Orchestrator, load_templates
+from mathvisuals.deploy.profile import PROFILES, TargetProfile
+from mathvisuals.settings import deploy_environment
+
+if TYPE_CHECKING:
+    from mathvisuals.deploy.live import Observed
+    from mathvisuals.deploy.status import StatusReport
+    from mathvisuals.deploy.verify import VerifyReport
+
+CACHE_DIR = Path(".mathvisuals")  # reusable across runs: ministack venv, dependency cache
+
+
+def state_dir() -> Path:
+    """Where a run keeps its processes, locks and artefacts (``MATHVISUALS_STATE_DIR``)."""
+    return deploy_environment().state_dir
+
+
+@dataclass
+class Session:
+    config: EnvironmentConfig
+    config_file: Path
+    profile: TargetProfile
+    gateways: Gateways
+    reporter: RichReporter
+    console: Console
+    token_file: Path | None = None
+
+
+def install_scrubber() -> None:
+    """Wrap stdout/stderr once; in GitHub Actions also register each secret with add-mask."""
+    if not isinstance(sys.stdout, masking.ScrubbingStream):
+        raw_out = sys.stdout
+        sys.stdout = masking.ScrubbingStream(raw_out)
+        sys.stderr = masking.ScrubbingStream(sys.stderr)
+        if deploy_environment().github_actions:
+
+            def add_mask(value: str) -> None:
+                raw_out.write(f"::add-mask::{value}\n")
+
+            masking.on_register(add_mask)
+
+
+@contextmanager
+def session(env: str | None, config: Path | None, target: str) -> Iterator[Session]:
+    """Errors propagate to the CLI's one boundary; the spinner is stopped before they print."""
+    install_scrubber()
+    profile = PROFILES[target]
+    path = config_path(env, config)
+    loaded = load_config(path)
+    region = deploy_environment().region
+    if profile.checks_region and region and region != loaded.env.region:
+        raise ConfigError(
+            str(path),
+            "env.region",
+            f"is {loaded.env.region} but AWS_REGION/AWS_DEFAULT_REGION says {region}",
+            "unset the variable or fix the file; shared, data and api share one region",
+        )
+    console = Console(file=sys.stderr, highlight=False)
+    local = None
+    if profile.emulated:
+        from mathvisuals.deploy.local import start_local
+
+        with console.status("starting the sandbox (ministack + TLS redis-server)"):
+            local = start_local(state_dir(), CACHE_DIR / "ministack" / "venv")
+        loaded = local.configure(loaded)
+    gateways = connect(loaded, profile)
+    if local is not None:
+        from mathvisuals.deploy.local import FollowingCache
+
+        gateways.cache = FollowingCache(gateways.cache, local.sandbox, local.token_file)
+    reporter = RichReporter(console)
+    try:
+        yield Session(
+            loaded,
+            path,
+            profile,
+            gateways,
+            reporter,
+            console,
+            token_file=local.token_file if local else None,
+        )
+    finally:
+        reporter.stop()
+
+
+def connect(config: EnvironmentConfig, profile: TargetProfile) -> Gateways:
+    from mathvisuals.deploy import aws
+
+    if profile.emulated:
+        return aws.connect(
+            config.env.region,
+            endpoint_url=config.local.endpoint_url,
+            credentials=("test", "test"),
+            poll_seconds=profile.client_poll_seconds,
+        )
+    gateways = aws.connect(config.env.region, poll_seconds=profile.client_poll_seconds)
+    if config.stacks.static_site and config.stacks.static_site_region:
+        static = aws.connect(config.stacks.static_site_region)
+        gateways.static_site = static.cloudformation
+    elif config.stacks.static_site:
+        gateways.static_site = gateways.cloudformation
+    return gateways
+
+
+def orchestrator(
+    s: Session, *, rotating: bool = False, flags: Flags | None = None, break_lock: bool = False
+) -> Orchestrator:
+    """The deployment context (profile, lock, token file) and the orchestrator around it."""
+    from mathvisuals.deploy.artifact import build_artifact
+
+    profile = s.profile
+
+    def artifact() -> Any:
+        return build_artifact(
+            state_dir() / "artifacts",
+            python_version=profile.artifact_python,
+            platform="manylinux2014_x86_64",
+            cache_dir=CACHE_DIR / "cache",
+        )
+
+    context = DeployContext(
+        s.config,
+        s.gateways,
+        s.reporter,
+        profile=profile,
+        lock=profile.lock(s.config, s.gateways.artifacts, state_dir()),
+        break_lock=break_lock,
+        # The sandbox's token seeds a new secret; a rotation needs a new token instead
+        # (generated, or the one an operator put in MATHVISUALS_TOKEN_FILE).
+        token_file=deploy_environment().token_file or (None if rotating else s.token_file),
+    )
+    policy = Path("infra/data/stack-policy.json")
+    return Orchestrator(
+        context,
+        templates=load_templates(),
+        build_artifact=artifact,
+        flags=flags,
+        stack_policy=policy.read_text(encoding="utf-8") if policy.exists() else None,
+    )
+
+
+def http_client(method: str) -> Callable[[str, Mapping[str, str]], tuple[int, Any, object]]:
+    """V7's HTTP probe: (url, headers) -> (status, headers, JSON body or None)."""
+    import httpx2
+
+    def call(url: str, headers: Mapping[str, str]) -> tuple[int, Any, object]:
+        response = httpx2.request(method, url, headers=dict(headers), timeout=10)
+        try:
+            body: object = response.json()
+        except ValueError:
+            body = None
+        return response.status_code, response.headers, body
+
+    return call
+
+
+def observe(s: Session) -> Observed:
+    """The live state, read lazily and once: hand the same one to verify and status."""
+    from mathvisuals.deploy.live import Observed
+
+    return Observed(s.config, s.gateways)
+
+
+def verify_report(
+    s: Session,
+    *,
+    code_sha256: str | None,
+    only: Collection[str] | None = None,
+    since_ms: int | None = None,
+    observed: Observed | None = None,
+) -> VerifyReport:
+    from mathvisuals.deploy.verify import verify
+
+    return verify(
+        s.config,
+        s.gateways,
+        profile=s.profile,
+        expected_code_sha256=code_sha256,
+        run_id=uuid.uuid4().hex[:12],
+        http_get=http_client("GET"),
+        http_options=http_client("OPTIONS"),
+        since_ms=since_ms,
+        log_interval_s=s.profile.log_poll_seconds,
+        only=only,
+        observed=observed,
+    )
+
+
+def write_status(
+    s: Session,
+    report: VerifyReport | None,
+    *,
+    show_values: bool = False,
+    observed: Observed | None = None,
+) -> StatusReport:
+    from mathvisuals.deploy.status import build_status
+    from mathvisuals.model.clock import iso_now
+
+    status = build_status(
+        s.config,
+        s.gateways,
+        profile=s.profile,
+        verify_report=report,
+        tool_version=__version__,
+        now=iso_now(),
+        show_values=show_values,
+        templates=load_templates(),
+        observed=observed,
+    )
+    status.write(Path(s.config.report.path))
+    return status
+
+
+def epoch_now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def emulated_api_url(config: EnvironmentConfig, api_endpoint: str) -> str:
+    """The stage URL through ministack's gateway: /_aws/execute-api/<api id>/<stage>."""
+    api_id = api_endpoint.split("//", 1)[-1].split(".", 1)[0]
+    base = config.local.endpoint_url.rstrip("/")
+    return f"{base}/_aws/execute-api/{api_id}/{config.api.stage_name}"
