@@ -186,6 +186,9 @@ class EnvironmentConfig(_Section):
     protection: ProtectionSection = ProtectionSection()
     report: ReportSection
     local: LocalSection = LocalSection()
+    # Written by `mathvisuals adopt` (deploy/takeover): per stack role, what our templates take
+    # from live stacks that upstream created. Validated where it is read.
+    adopt: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
     @model_validator(mode="before")
     @classmethod
@@ -225,6 +228,17 @@ class EnvironmentConfig(_Section):
         return self
 
     # Derived names --------------------------------------------------------------------------
+
+    @field_validator("adopt")
+    @classmethod
+    def _adopt_roles(cls, value: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        unknown = sorted(set(value) - {"shared", "data", "api"})
+        if unknown:
+            raise ValueError(f"adopt.{unknown[0]}: only shared, data and api can be adopted")
+        for role, section in value.items():
+            if set(section) - {"resources"}:
+                raise ValueError(f"adopt.{role}: only a resources table belongs here")
+        return value
 
     @property
     def name(self) -> str:

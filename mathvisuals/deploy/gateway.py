@@ -11,7 +11,14 @@ from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
 from mathvisuals.deploy import masking
-from mathvisuals.deploy.model import ChangeSet, StackEvent, StackSpec, StackState
+from mathvisuals.deploy.model import (
+    ChangeSet,
+    ExportInfo,
+    StackEvent,
+    StackResource,
+    StackSpec,
+    StackState,
+)
 
 
 class SecretValue:
@@ -131,6 +138,18 @@ class CloudFormation(Protocol):
 
     def importers(self, export: str) -> list[str]: ...
 
+    def resources(self, stack: str) -> list[StackResource]:
+        """Every resource of the stack with its logical and physical id (empty when absent)."""
+        ...
+
+    def export_table(self) -> list[ExportInfo]:
+        """``ListExports`` with the exporting stack's name."""
+        ...
+
+    def stacks_elsewhere(self, names: Sequence[str]) -> dict[str, list[str]]:
+        """Region -> which of ``names`` exist there, for every other region of the account."""
+        ...
+
     def set_termination_protection(self, stack: str, enabled: bool) -> None: ...
 
     def set_stack_policy(self, stack: str, policy: str) -> None: ...
@@ -203,6 +222,14 @@ class Artifacts(Protocol):
 
 class Cache(Protocol):
     def replication_group(self, group_id: str) -> ReplicationGroupInfo | None: ...
+
+    def create_snapshot(self, group_id: str, name: str) -> None:
+        """A manual snapshot of the group (``CreateSnapshot``)."""
+        ...
+
+    def snapshot_status(self, name: str) -> str | None:
+        """``creating``, ``available``, ``failed``…; None when there is no such snapshot."""
+        ...
 
     def modify_auth_token(
         self, group_id: str, token: SecretValue, strategy: Literal["ROTATE", "SET"]

@@ -14,7 +14,7 @@ MUTATING = frozenset(
         "create_change_set", "execute", "delete_change_set", "delete_stack", "continue_rollback",
         "set_termination_protection", "set_stack_policy", "create", "put", "restore_current",
         "delete", "create_bucket", "upload", "acquire_lock", "modify_auth_token",
-        "subscribe_email",
+        "subscribe_email", "create_snapshot",
     }
 )  # fmt: skip
 
@@ -24,7 +24,8 @@ READ_ONLY = frozenset(
     {
         "describe", "template", "events", "physical_ids", "exports", "importers", "value", "get",
         "account_id", "missing_permissions", "bucket_region", "head", "read", "replication_group",
-        "configuration", "messages", "ingress_sources", "alarms", "subscriptions",
+        "configuration", "messages", "ingress_sources", "alarms", "subscriptions", "resources",
+        "export_table", "stacks_elsewhere", "snapshot_status",
         # Runs the function (verify's round trip through the API); it changes no AWS resource.
         "invoke",
     }

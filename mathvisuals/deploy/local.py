@@ -56,6 +56,12 @@ class FollowingCache:
     def replication_group(self, group_id: str) -> ReplicationGroupInfo | None:
         return self.inner.replication_group(group_id)
 
+    def create_snapshot(self, group_id: str, name: str) -> None:
+        self.inner.create_snapshot(group_id, name)
+
+    def snapshot_status(self, name: str) -> str | None:
+        return self.inner.snapshot_status(name)
+
     def modify_auth_token(
         self, group_id: str, token: SecretValue, strategy: Literal["ROTATE", "SET"]
     ) -> None:

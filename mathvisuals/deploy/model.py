@@ -37,6 +37,25 @@ class StackState:
 
 
 @dataclass(frozen=True)
+class StackResource:
+    """One row of ``ListStackResources``."""
+
+    logical_id: str
+    type: str
+    physical_id: str
+    status: str = ""
+
+
+@dataclass(frozen=True)
+class ExportInfo:
+    """One row of ``ListExports``: who exports which name with which value."""
+
+    name: str
+    value: str
+    stack: str
+
+
+@dataclass(frozen=True)
 class StackSpec:
     """The desired stack: template, explicit parameters, tags, capabilities."""
 
@@ -110,3 +129,5 @@ class Flags:
     recreate_failed: bool = False
     force_recreate_data: bool = False
     skip_resources: tuple[str, ...] = ()
+    new_environment: bool = False  # deploy where no stack exists although another region has ours
+    backup: bool = True  # a takeover snapshots the replication group before its first mutation

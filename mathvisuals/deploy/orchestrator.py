@@ -8,7 +8,6 @@ first mutation, so a converged run makes no mutating call at all.
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -24,7 +23,7 @@ from mathvisuals.deploy.errors import (
     WaitTimeoutError,
 )
 from mathvisuals.deploy.gateway import ParameterInfo, SecretValue
-from mathvisuals.deploy.model import Action, Flags, StackRole, StackSpec
+from mathvisuals.deploy.model import Flags, StackRole, StackSpec
 from mathvisuals.deploy.parameters import (
     PINNED_KEYS,
     Live,
@@ -32,8 +31,10 @@ from mathvisuals.deploy.parameters import (
     pinned,
     stack_parameters,
 )
-from mathvisuals.deploy.plan import refused_replacements
 from mathvisuals.deploy.stacks import WAIT_LIMITS, Preview, StackDeployer
+from mathvisuals.deploy.takeover import guards
+from mathvisuals.deploy.takeover.phases import Phase
+from mathvisuals.deploy.takeover.survey import Survey, survey
 from mathvisuals.deploy.token import fingerprint, generate_token, token_problems
 
 __all__ = ["BuiltArtifact", "Orchestrator", "PlanResult", "StepResult", "UpResult"]
@@ -95,6 +96,8 @@ class UpResult:
 class PlanResult:
     stacks: list[Preview] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    takeover: list[str] = field(default_factory=list)  # the phases and predicted actions
+    refusals: list[str] = field(default_factory=list)
 
 
 def load_templates(root: Path = Path("infra")) -> dict[StackRole, str]:
@@ -123,6 +126,8 @@ class Orchestrator:
         self._artifact_version = ""
         self.result = UpResult(steps=context.steps, mutations=context.mutations)
         self.code_sha256: str | None = None
+        self.survey: Survey | None = None
+        self._phase: dict[StackRole, Phase | None] = {}
         self.deployer = StackDeployer(
             self.gateways.cloudformation,
             context.reporter,
@@ -136,16 +141,55 @@ class Orchestrator:
     def up(self) -> UpResult:
         with self.context.locked():
             self.preflight()
+            found = self.take_survey(for_up=True)
+            if found.taking_over and self.flags.backup:
+                guards.snapshot(self.context, self.config.redis.replication_group_id)
             artifact = self.artifact()
             secret_version = self.secret()
-            self.deploy_stack("shared", Live(secret_version_id=secret_version))
+            inputs: dict[StackRole, Live] = {
+                "shared": Live(secret_version_id=secret_version),
+                "data": Live(secret_version_id=secret_version),
+            }
+            self.deploy_stack("shared", inputs["shared"])
             origins = self.allow_lists()
-            self.deploy_stack("data", Live(secret_version_id=secret_version))
-            live = self.live_values(secret_version, artifact, origins)
-            self.result.config_version = config_version(self.config, live)
-            self.deploy_stack("api", live)
+            self.deploy_stack("data", inputs["data"])
+            inputs["api"] = self.live_values(secret_version, artifact, origins)
+            self.result.config_version = config_version(self.config, inputs["api"])
+            self.deploy_stack("api", inputs["api"])
+            for phase in found.later:
+                # Exports the old stacks imported are dropped once nothing imports them.
+                role: StackRole = phase.role  # type: ignore[assignment]
+                self._phase[role] = phase
+                self.deploy_stack(role, inputs[role])
             self.alarms()
         return self.result
+
+    def take_survey(self, *, for_up: bool) -> Survey:
+        """Read what is live and plan its takeover; ``up`` refuses here, before any mutation."""
+        secret = self.gateways.secrets.describe(self.config.redis.auth_secret_name)
+        version = secret.current_version if secret and secret.current_version else None
+        placeholder = Live() if version is None else Live(secret_version_id=version)
+        parameters = {role: stack_parameters(self.config, role, placeholder) for role in ROLES}
+        found = survey(
+            self.config,
+            self.context.raw.cloudformation,
+            self._templates,
+            parameters,
+            derive_missing=not for_up,
+        )
+        self.survey = found
+        self._phase = {role: found.first_phase(role) for role in ROLES}
+        if for_up:
+            guards.adoption_recorded(found)
+            refusals = found.refusals(allow_replace=self.flags.allow_replace)
+            if refusals:
+                more = f" (and {len(refusals) - 1} more)" if len(refusals) > 1 else ""
+                raise PreflightBlockedError(refusals[0] + more).with_hint(
+                    f"mathvisuals plan --env {self.config.name} lists every one; nothing was "
+                    "changed"
+                )
+            guards.live_token_matches(self.context, found)
+        return found
 
     def preflight(self) -> None:
         self.context.reporter.step("preflight", "identity, permissions, ownership")
@@ -164,6 +208,7 @@ class Orchestrator:
                     "the deploying principal lacks: " + ", ".join(missing[:12])
                 ).with_hint("grant these actions to the role used for deployment")
         self._probe_ownership()
+        guards.one_production(self.context, new_environment=self.flags.new_environment)
         self.context.record("preflight", "ok", f"account {account}")
 
     def _probe_ownership(self) -> None:
@@ -341,10 +386,13 @@ class Orchestrator:
 
     def spec(self, role: StackRole, live: Live) -> StackSpec:
         data = role == "data"
+        body = self._templates[role]
+        if self.survey is not None:
+            body = self.survey.template_body(role, body, self._phase.get(role))
         return StackSpec(
             role=role,
             name=getattr(self.config.stacks, role),
-            template_body=self._templates[role],
+            template_body=body,
             parameters=stack_parameters(self.config, role, live),
             tags=self.config.tags,
             capabilities=("CAPABILITY_IAM",) if role == "api" else (),
@@ -413,49 +461,12 @@ class Orchestrator:
     # Read-only preview ---------------------------------------------------------------------
 
     def plan(self, *, describe_changes: bool = True) -> PlanResult:
-        """Preflight and a preview of each stack. Nothing is deployed: change sets are created
-        only to be described and deleted, through the unguarded gateway (no lock taken)."""
-        self.preflight()
-        result = PlanResult()
-        secret = self.gateways.secrets.describe(self.config.redis.auth_secret_name)
-        version = secret.current_version if secret and secret.current_version else None
-        if version is None:
-            result.notes.append("secret: would be created with a generated token")
-        previewer = StackDeployer(
-            self.context.raw.cloudformation, self.context.reporter, flags=self.flags
-        )
-        for role in ROLES:
-            live = Live(secret_version_id=version or "")
-            if role == "api":
-                planned = self._planned_api_inputs(version)
-                if planned is None:
-                    result.notes.append(
-                        "api: previewed once the data stack has written its parameters"
-                    )
-                    continue
-                live = planned
-            spec = self.spec(role, live)
-            preview = previewer.preview(spec)
-            if (
-                describe_changes
-                and version
-                and not preview.unchanged
-                and preview.action
-                in (
-                    Action.CREATE,
-                    Action.UPDATE,
-                )
-            ):
-                changes = previewer.preview_changes(spec)
-                preview = dataclasses.replace(
-                    preview,
-                    changes=changes,
-                    refused=tuple(refused_replacements(changes, self.flags.allow_replace)),
-                )
-            result.stacks.append(preview)
-        return result
+        """Preflight, the takeover plan and a preview of each stack; nothing is deployed."""
+        from mathvisuals.deploy.preview import preview
 
-    def _planned_api_inputs(self, version: str | None) -> Live | None:
+        return preview(self, describe_changes=describe_changes)
+
+    def planned_api_inputs(self, version: str | None) -> Live | None:
         config = self.config
         if version is None or len(self.pinned_parameters()) < len(PINNED_KEYS):
             return None

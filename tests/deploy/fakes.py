@@ -18,7 +18,15 @@ from mathvisuals.deploy.gateway import (
     SecretValue,
     SubscriptionInfo,
 )
-from mathvisuals.deploy.model import Change, ChangeSet, StackEvent, StackSpec, StackState
+from mathvisuals.deploy.model import (
+    Change,
+    ChangeSet,
+    ExportInfo,
+    StackEvent,
+    StackResource,
+    StackSpec,
+    StackState,
+)
 
 
 @dataclass
@@ -26,6 +34,7 @@ class FakeStack:
     state: StackState
     template: str = ""
     events: list[StackEvent] = field(default_factory=list)
+    resources: list[StackResource] = field(default_factory=list)
 
 
 class FakeCloudFormation:
@@ -36,6 +45,7 @@ class FakeCloudFormation:
         self.on_execute = on_execute or (lambda spec: {})
         self.next_changes: tuple[Change, ...] | None = None
         self.fail_next_execute: str | None = None
+        self.elsewhere: dict[str, set[str]] = {}  # region -> stack names there
         self._clock = 0
 
     def _tick(self) -> str:
@@ -133,6 +143,24 @@ class FakeCloudFormation:
 
     def importers(self, export: str) -> list[str]:
         return []
+
+    def resources(self, stack: str) -> list[StackResource]:
+        found = self.stacks.get(stack)
+        return list(found.resources) if found else []
+
+    def export_table(self) -> list[ExportInfo]:
+        return [
+            ExportInfo(f"{name}-{key}", value, name)
+            for name, stack in self.stacks.items()
+            for key, value in stack.state.outputs.items()
+        ]
+
+    def stacks_elsewhere(self, names: Sequence[str]) -> dict[str, list[str]]:
+        return {
+            region: [n for n in names if n in present]
+            for region, present in self.elsewhere.items()
+            if any(n in present for n in names)
+        }
 
     def set_termination_protection(self, stack: str, enabled: bool) -> None:
         self.calls.append(("set_termination_protection", stack))
@@ -249,6 +277,7 @@ class FakeCache:
     def __init__(self) -> None:
         self.groups: dict[str, ReplicationGroupInfo] = {}
         self.calls: list[str] = []
+        self.snapshots: dict[str, str] = {}
 
     def replication_group(self, group_id: str) -> ReplicationGroupInfo | None:
         return self.groups.get(group_id)
@@ -257,6 +286,13 @@ class FakeCache:
         self, group_id: str, token: SecretValue, strategy: Literal["ROTATE", "SET"]
     ) -> None:
         self.calls.append(f"{strategy} {group_id}")
+
+    def create_snapshot(self, group_id: str, name: str) -> None:
+        self.calls.append(f"snapshot {group_id} {name}")
+        self.snapshots[name] = "available"
+
+    def snapshot_status(self, name: str) -> str | None:
+        return self.snapshots.get(name)
 
 
 class FakeFunctions:

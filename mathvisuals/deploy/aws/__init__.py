@@ -68,8 +68,20 @@ def connect(
     def client(service: str) -> Any:  # a boto3 client
         return session.client(service, region_name=region, endpoint_url=endpoint_url, config=config)
 
+    def elsewhere() -> dict[str, Any]:
+        regions = session.get_available_regions("cloudformation") or []
+        return {
+            other: session.client(
+                "cloudformation", region_name=other, endpoint_url=endpoint_url, config=config
+            )
+            for other in regions
+            if other != region
+        }
+
     return Gateways(
-        cloudformation=AwsCloudFormation(client("cloudformation"), poll_seconds=poll_seconds),
+        cloudformation=AwsCloudFormation(
+            client("cloudformation"), poll_seconds=poll_seconds, elsewhere=elsewhere
+        ),
         secrets=AwsSecrets(client("secretsmanager")),
         parameters=AwsParameters(client("ssm")),
         identity=AwsIdentity(client("sts"), client("iam")),

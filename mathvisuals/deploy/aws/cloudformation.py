@@ -27,7 +27,15 @@ from mathvisuals.deploy.errors import (
     DeploymentFailedError,
     WaitTimeoutError,
 )
-from mathvisuals.deploy.model import Change, ChangeSet, StackEvent, StackSpec, StackState
+from mathvisuals.deploy.model import (
+    Change,
+    ChangeSet,
+    ExportInfo,
+    StackEvent,
+    StackResource,
+    StackSpec,
+    StackState,
+)
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +45,25 @@ NO_CHANGE_REASONS = (
     "The submitted information didn't contain changes",
     "No updates are to be performed.",
 )
+
+
+# Every status of a stack that exists (ListStacks lists deleted stacks too, for 90 days).
+_LIVE_STATUSES = [
+    "CREATE_IN_PROGRESS", "CREATE_FAILED", "CREATE_COMPLETE", "ROLLBACK_IN_PROGRESS",
+    "ROLLBACK_FAILED", "ROLLBACK_COMPLETE", "DELETE_IN_PROGRESS", "DELETE_FAILED",
+    "UPDATE_IN_PROGRESS", "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS", "UPDATE_COMPLETE",
+    "UPDATE_FAILED", "UPDATE_ROLLBACK_IN_PROGRESS", "UPDATE_ROLLBACK_FAILED",
+    "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS", "UPDATE_ROLLBACK_COMPLETE",
+    "REVIEW_IN_PROGRESS", "IMPORT_IN_PROGRESS", "IMPORT_COMPLETE",
+    "IMPORT_ROLLBACK_IN_PROGRESS", "IMPORT_ROLLBACK_FAILED", "IMPORT_ROLLBACK_COMPLETE",
+]  # fmt: skip
+
+
+def _stack_of(export: Mapping[str, Any]) -> str:
+    """The stack name inside ``ExportingStackId`` (arn:…:stack/<name>/<uuid>)."""
+    stack_id = str(export.get("ExportingStackId", ""))
+    parts = stack_id.split(":stack/", 1)
+    return parts[1].split("/", 1)[0] if len(parts) == 2 else stack_id
 
 
 def _no_changes(reason: str) -> bool:
@@ -54,8 +81,11 @@ class AwsCloudFormation(Gateway):
         change_set_polls: int = 120,
         backoff: Backoff | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        elsewhere: Callable[[], Mapping[str, Any]] | None = None,
     ) -> None:
         super().__init__(backoff=backoff)
+        # region -> a client of that region, made on demand (only `stacks_elsewhere` needs them)
+        self._elsewhere = elsewhere
         self._client = client
         # botocore decodes a JSON TemplateBody into a dict; keep the text exactly as submitted,
         # so that it compares equal to the local template.
@@ -294,6 +324,65 @@ class AwsCloudFormation(Gateway):
             if "is not imported by any stack" in error_message(exc):
                 return []
             raise self._error("ListImports", exc) from exc
+
+    def resources(self, stack: str) -> list[StackResource]:
+        def pages() -> list[dict[str, Any]]:
+            paginator = self._client.get_paginator("list_stack_resources")
+            return [
+                item
+                for page in paginator.paginate(StackName=stack)
+                for item in page.get("StackResourceSummaries", [])
+            ]
+
+        try:
+            found = self._raw("ListStackResources", pages)
+        except ClientError as exc:
+            if "does not exist" in error_message(exc):
+                return []
+            raise self._error("ListStackResources", exc) from exc
+        return [
+            StackResource(
+                str(item["LogicalResourceId"]),
+                str(item.get("ResourceType", "")),
+                str(item.get("PhysicalResourceId", "")),
+                str(item.get("ResourceStatus", "")),
+            )
+            for item in found
+        ]
+
+    def export_table(self) -> list[ExportInfo]:
+        def pages() -> list[dict[str, Any]]:
+            paginator = self._client.get_paginator("list_exports")
+            return [item for page in paginator.paginate() for item in page.get("Exports", [])]
+
+        return [
+            ExportInfo(str(item["Name"]), str(item.get("Value", "")), _stack_of(item))
+            for item in self._call("ListExports", pages)
+        ]
+
+    def stacks_elsewhere(self, names: Sequence[str]) -> dict[str, list[str]]:
+        """One ListStacks per other region; a region the account has not enabled is skipped."""
+        found: dict[str, list[str]] = {}
+        wanted = set(names)
+        for region, client in (self._elsewhere() if self._elsewhere else {}).items():
+
+            def pages(client: Any = client) -> list[str]:
+                paginator = client.get_paginator("list_stacks")
+                return [
+                    str(summary["StackName"])
+                    for page in paginator.paginate(StackStatusFilter=_LIVE_STATUSES)
+                    for summary in page.get("StackSummaries", [])
+                ]
+
+            try:
+                present = sorted(wanted & set(self._raw("ListStacks", pages)))
+            except ClientError as exc:
+                # Opt-in regions answer InvalidClientTokenId/UnrecognizedClient until enabled.
+                log.info("ListStacks in %s: %s", region, error_code(exc))
+                continue
+            if present:
+                found[region] = present
+        return found
 
     def set_termination_protection(self, stack: str, enabled: bool) -> None:
         self._call(

@@ -71,6 +71,24 @@ class AwsCache(Gateway):
         )
         return tag_map(found.get("TagList"))
 
+    def create_snapshot(self, group_id: str, name: str) -> None:
+        self._call(
+            "CreateSnapshot",
+            lambda: self._client.create_snapshot(ReplicationGroupId=group_id, SnapshotName=name),
+        )
+
+    def snapshot_status(self, name: str) -> str | None:
+        try:
+            found = self._raw(
+                "DescribeSnapshots", lambda: self._client.describe_snapshots(SnapshotName=name)
+            )
+        except ClientError as exc:
+            if error_code(exc) == "SnapshotNotFoundFault":
+                return None
+            raise self._error("DescribeSnapshots", exc) from exc
+        snapshots = found.get("Snapshots") or []
+        return str(snapshots[0].get("SnapshotStatus", "")) if snapshots else None
+
     def modify_auth_token(
         self, group_id: str, token: SecretValue, strategy: Literal["ROTATE", "SET"]
     ) -> None:

@@ -127,8 +127,21 @@ class StackPrediction:
 
     @property
     def refusals(self) -> list[str]:
+        return self.refusals_for()
+
+    def refusals_for(self, *, allow_replace: bool = False) -> list[str]:
         found: list[ResourceVerdict | ExportVerdict] = [*self.resources, *self.exports]
-        return [refusal_line(self.stack, v) for v in found if v.refused]
+        return [
+            refusal_line(self.stack, v)
+            for v in found
+            if v.refused
+            and not (
+                allow_replace
+                and isinstance(v, ResourceVerdict)
+                and v.action in (Action.REPLACE, Action.DELETE)
+                and not v.fails
+            )
+        ]
 
     def count(self, action: Action) -> int:
         return sum(1 for v in self.resources if v.action is action)

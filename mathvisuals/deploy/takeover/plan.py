@@ -50,9 +50,16 @@ class TakeoverPlan:
 
     @property
     def refusals(self) -> list[str]:
+        return self.refused()
+
+    def refused(self, *, allow_replace: bool = False) -> list[str]:
+        """Every refusal; with ``allow_replace`` a stateful replacement or delete that AWS can
+        carry out is let through (the operator asked for it), a failing one never is."""
         found = list(self.problems)
         for step in self.steps:
-            found.extend(line for line in step.prediction.refusals if line not in found)
+            for line in step.prediction.refusals_for(allow_replace=allow_replace):
+                if line not in found:
+                    found.append(line)
         return found
 
     def step_for(self, role: str, final: bool = True) -> PhaseStep | None:
