@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
+import typer
+
 from mathvisuals.cli import render, wiring
 from mathvisuals.cli.options import ConfigOption, EnvOption, JsonOption, TargetOption
+from mathvisuals.deploy.model import Flags
 
 
 def plan(
@@ -11,12 +16,27 @@ def plan(
     config: ConfigOption = None,
     target: TargetOption = "aws",
     json_output: JsonOption = False,
+    new_environment: Annotated[
+        bool,
+        typer.Option(
+            "--new-environment",
+            help="Plan this environment although another region holds Math Visuals stacks.",
+        ),
+    ] = False,
 ) -> None:
     """Read-only preflight: identity, permissions, ownership, and what each stack would do.
 
-    Nothing is changed. Exit 0 when the plan can run, 5/6 when blocked.
+    Stacks that exist but are not ours (upstream's) get a takeover plan: per phase, every
+    resource's predicted action (keep, modify, replace, delete, create, collision) judged
+    from the CloudFormation resource schemas, and every export still imported. Nothing is
+    changed. Exit 0 when up can run, 5 for credentials, 6 when blocked or refused.
+
+    Example: mathvisuals plan --env prod
     """
     with wiring.session(env, config, target) as s:
-        result = wiring.orchestrator(s).plan()
+        flags = Flags(new_environment=new_environment)
+        result = wiring.orchestrator(s, flags=flags).plan()
         s.reporter.stop()
         render.plan_result(s.console, result, json_output=json_output)
+        if result.refusals:
+            raise typer.Exit(6)

@@ -104,8 +104,21 @@ def plan_result(console: Console, result: PlanResult, *, json_output: bool) -> N
         for p in result.stacks
     ]
     if json_output:
-        emit_json({"stacks": stacks, "notes": result.notes})
+        emit_json(
+            {
+                "stacks": stacks,
+                "notes": result.notes,
+                "takeover": result.takeover,
+                "refusals": result.refusals,
+            }
+        )
         return
+    if result.takeover:
+        console.print("takeover plan (predicted from the resource schemas, not the change sets):")
+        for line in result.takeover:
+            console.print(f"  {line}")
+    for line in result.refusals:
+        console.print(f"refused: {line}")
     for item in stacks:
         console.print(f"{item['stack']}: {item['action']} ({item['why']})")
         for change in item["changes"]:
@@ -119,6 +132,25 @@ def plan_result(console: Console, result: PlanResult, *, json_output: bool) -> N
             )
     for note in result.notes:
         console.print(note)
+
+
+def adopt_result(
+    console: Console, summary: dict[str, Any], shown: str, *, json_output: bool
+) -> None:
+    if json_output:
+        emit_json(summary)
+        return
+    if not summary.get("foreign"):
+        console.print("nothing to adopt: every stack of this environment is ours or absent")
+        return
+    console.print(shown or "the environment file already records this adoption")
+    console.print(f"token: {summary['token']}")
+    for line in summary.get("refusals", []):
+        console.print(f"refused: {line}")
+    verb = "written to" if summary.get("written") else "not written (--dry-run)"
+    if not summary.get("changed"):
+        verb = "unchanged:"
+    console.print(f"adoption {verb} {summary['file']}; next: mathvisuals plan, then up")
 
 
 def up_summary(

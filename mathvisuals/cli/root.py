@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 import typer
 
 from mathvisuals.cli import (
+    adopt,
     check,
     down,
     github_secrets,
@@ -60,6 +61,7 @@ COMMANDS: dict[str, Callable[..., None]] = {
     "serve": serve.serve,
     "check": check.check,
     "plan": plan.plan,
+    "adopt": adopt.adopt,
     "up": up.up,
     "verify": verify.verify,
     "status": status.status,

@@ -20,6 +20,17 @@ RecreateFailed = Annotated[
 ForceRecreateData = Annotated[bool, typer.Option(help="Delete and recreate a failed data stack.")]
 NoVerify = Annotated[bool, typer.Option("--no-verify", help="Skip verify after deploying.")]
 BreakLock = Annotated[bool, typer.Option(help="Take the environment lock held by a dead run.")]
+NewEnvironment = Annotated[
+    bool,
+    typer.Option(
+        "--new-environment",
+        help="Create this environment although another region holds Math Visuals stacks.",
+    ),
+]
+NoBackup = Annotated[
+    bool,
+    typer.Option("--no-backup", help="Take over without the replication group snapshot first."),
+]
 SkipResources = Annotated[
     str, typer.Option(help="a,b: resources to skip when continuing a failed rollback.")
 ]
@@ -36,6 +47,8 @@ def up(
     skip_resources: SkipResources = "",
     no_verify: NoVerify = False,
     break_lock: BreakLock = False,
+    new_environment: NewEnvironment = False,
+    no_backup: NoBackup = False,
 ) -> None:
     """Deploy everything, in order, idempotently: artefact, secret, shared, allow-lists,
     data, api; then verify and write the status report.
@@ -51,6 +64,8 @@ def up(
         recreate_failed=recreate_failed,
         force_recreate_data=force_recreate_data,
         skip_resources=tuple(x for x in skip_resources.split(",") if x),
+        new_environment=new_environment,
+        backup=not no_backup,
     )
     started = time.monotonic()
     with wiring.session(env, config, target) as s:

@@ -14,7 +14,7 @@ MUTATING = frozenset(
         "create_change_set", "execute", "delete_change_set", "delete_stack", "continue_rollback",
         "set_termination_protection", "set_stack_policy", "create", "put", "restore_current",
         "delete", "create_bucket", "upload", "acquire_lock", "modify_auth_token",
-        "subscribe_email", "create_snapshot",
+        "subscribe_email", "create_snapshot", "update_outputs",
     }
 )  # fmt: skip
 

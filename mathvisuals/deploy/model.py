@@ -67,6 +67,9 @@ class StackSpec:
     capabilities: tuple[str, ...] = ()
     stack_policy: str | None = None
     termination_protection: bool = False
+    # Logical ids the predictor judged to be kept or modified in place: a change set's
+    # "Replacement: Conditional" on them is not a replacement (deploy/takeover).
+    in_place: frozenset[str] = frozenset()
 
     @property
     def stateful(self) -> bool:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+from mathvisuals.deploy.config import EnvironmentConfig
 from mathvisuals.deploy.context import DeployContext, StepResult
 from mathvisuals.deploy.errors import (
     CheckFailedError,
@@ -164,14 +165,17 @@ class Orchestrator:
             self.alarms()
         return self.result
 
-    def take_survey(self, *, for_up: bool) -> Survey:
-        """Read what is live and plan its takeover; ``up`` refuses here, before any mutation."""
-        secret = self.gateways.secrets.describe(self.config.redis.auth_secret_name)
+    def take_survey(self, *, for_up: bool, config: EnvironmentConfig | None = None) -> Survey:
+        """Read what is live and plan its takeover; ``up`` refuses here, before any mutation.
+
+        ``config`` plans with other settings (``adopt`` tries the live function's name)."""
+        config = config or self.config
+        secret = self.gateways.secrets.describe(config.redis.auth_secret_name)
         version = secret.current_version if secret and secret.current_version else None
         placeholder = Live() if version is None else Live(secret_version_id=version)
-        parameters = {role: stack_parameters(self.config, role, placeholder) for role in ROLES}
+        parameters = {role: stack_parameters(config, role, placeholder) for role in ROLES}
         found = survey(
-            self.config,
+            config,
             self.context.raw.cloudformation,
             self._templates,
             parameters,
@@ -387,8 +391,10 @@ class Orchestrator:
     def spec(self, role: StackRole, live: Live) -> StackSpec:
         data = role == "data"
         body = self._templates[role]
+        in_place: frozenset[str] = frozenset()
         if self.survey is not None:
             body = self.survey.template_body(role, body, self._phase.get(role))
+            in_place = self.survey.in_place(role, self._phase.get(role))
         return StackSpec(
             role=role,
             name=getattr(self.config.stacks, role),
@@ -398,6 +404,7 @@ class Orchestrator:
             capabilities=("CAPABILITY_IAM",) if role == "api" else (),
             stack_policy=self._stack_policy if data else None,
             termination_protection=data and self.config.protection.termination_protection,
+            in_place=in_place,
         )
 
     def deploy_stack(self, role: StackRole, live: Live) -> None:

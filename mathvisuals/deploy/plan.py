@@ -124,11 +124,22 @@ def settle(operation: Operation, status: str | None) -> Outcome:
     return "failed"
 
 
-def refused_replacements(changes: Iterable[Change], allow_replace: bool) -> list[Change]:
-    """Changes that would replace a stateful resource and need ``--allow-replace``."""
+def refused_replacements(
+    changes: Iterable[Change], allow_replace: bool, in_place: frozenset[str] = frozenset()
+) -> list[Change]:
+    """Changes that would replace a stateful resource and need ``--allow-replace``.
+
+    ``Conditional`` is settled by the predictor (deploy/takeover): a resource it judged to be
+    modified in place (``in_place``) passes. A definite ``True`` always needs the flag.
+    """
     if allow_replace:
         return []
-    return [change for change in changes if change.replaces_protected]
+    return [
+        change
+        for change in changes
+        if change.replaces_protected
+        and not (change.replacement == "Conditional" and change.logical_id in in_place)
+    ]
 
 
 HINTS: tuple[tuple[str, str], ...] = (

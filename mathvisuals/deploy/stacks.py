@@ -25,6 +25,7 @@ from mathvisuals.deploy.model import (
 )
 from mathvisuals.deploy.plan import Operation, decide, hint_for, refused_replacements, settle
 from mathvisuals.deploy.progress import Reporter
+from mathvisuals.deploy.takeover.reader import decode
 
 # CloudFormation's own pace: polling faster only burns API quota (throttling).
 POLL_SECONDS = 5.0
@@ -60,6 +61,18 @@ def in_sync(spec: StackSpec, state: StackState, deployed_template: str | None) -
         and dict(state.parameters) == dict(spec.parameters)
         and all(state.tags.get(key) == value for key, value in spec.tags.items())
     )
+
+
+def outputs_only(deployed: str | None, wanted: str) -> bool:
+    """Whether two template bodies differ in their Outputs and nowhere else."""
+    if deployed is None or deployed.strip() == wanted.strip():
+        return False
+    before, after = decode(deployed), decode(wanted)
+    if before is None or after is None:
+        return False
+    return {k: v for k, v in before.items() if k != "Outputs"} == {
+        k: v for k, v in after.items() if k != "Outputs"
+    }
 
 
 class StackDeployer:
@@ -136,8 +149,14 @@ class StackDeployer:
         self._reporter.step(spec.name, f"change set ({kind.lower()})")
         change_set = self._cfn.create_change_set(spec, kind)
         if change_set.empty:
+            if kind == "UPDATE" and outputs_only(self._cfn.template(spec.name), spec.template_body):
+                # Only Outputs differ (a takeover dropping exports nobody imports any more).
+                started = self._latest_event_time(spec.name)
+                if self._cfn.update_outputs(spec):
+                    self._wait(spec.name, "UPDATE", limit, since=started)
+                    return "updated"
             return "unchanged"
-        refused = refused_replacements(change_set.changes, self._flags.allow_replace)
+        refused = refused_replacements(change_set.changes, self._flags.allow_replace, spec.in_place)
         if refused:
             self._cfn.delete_change_set(change_set)
             names = ", ".join(f"{c.logical_id} ({c.resource_type})" for c in refused)

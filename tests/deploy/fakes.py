@@ -117,6 +117,12 @@ class FakeCloudFormation:
         stack.template = spec.template_body
         self.stacks[spec.name] = stack
 
+    def update_outputs(self, spec: StackSpec) -> bool:
+        self.calls.append(("update_outputs", spec.name))
+        found = self.stacks[spec.name]
+        found.template = spec.template_body
+        return True
+
     def delete_change_set(self, change_set: ChangeSet) -> None:
         self.calls.append(("delete_change_set", change_set.stack))
         self.pending.pop(change_set.name, None)

@@ -214,6 +214,30 @@ class AwsCloudFormation(Gateway):
         log.info("%s: change set %s has %d changes", spec.name, name, len(changes))
         return ChangeSet(spec.name, name, kind, changes=changes, change_set_id=change_set_id)
 
+    def update_outputs(self, spec: StackSpec) -> bool:
+        """``UpdateStack`` with the whole spec, for a change to Outputs alone: a change set with
+        no resource change ends "didn't contain changes" (ministack; AWS too, by its message).
+        False when CloudFormation says there is nothing to update."""
+        try:
+            self._raw(
+                "UpdateStack",
+                lambda: self._client.update_stack(
+                    StackName=spec.name,
+                    TemplateBody=spec.template_body,
+                    Parameters=[
+                        {"ParameterKey": key, "ParameterValue": value}
+                        for key, value in sorted(spec.parameters.items())
+                    ],
+                    Capabilities=list(spec.capabilities),
+                    Tags=tag_list(spec.tags),
+                ),
+            )
+        except ClientError as exc:
+            if error_code(exc) == "ValidationError" and _no_changes(error_message(exc)):
+                return False
+            raise self._error("UpdateStack", exc) from exc
+        return True
+
     def _wait_for_change_set(self, stack: str, name: str, change_set_id: str) -> dict[str, Any]:
         for attempt in range(self._change_set_polls):
             if attempt:

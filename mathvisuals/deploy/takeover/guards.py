@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 from mathvisuals.deploy.context import DeployContext
 from mathvisuals.deploy.errors import PreflightBlockedError, RefusedError, WaitTimeoutError
+from mathvisuals.deploy.gateway import SecretValue
 from mathvisuals.deploy.takeover.survey import Survey, names_of
 from mathvisuals.deploy.token import fingerprint
 
@@ -47,23 +48,48 @@ def adoption_recorded(survey: Survey) -> None:
         )
 
 
+def _live_token(context: DeployContext, survey: Survey) -> SecretValue | None:
+    config = context.config
+    api = survey.live.get(config.stacks.api)
+    if config.stacks.api not in survey.foreign or api is None or "ApiFunction" not in api.resources:
+        return None
+    function = context.raw.functions.configuration(api.resources["ApiFunction"].physical_id)
+    return function.environment.get("REDIS_PASSWORD") if function else None
+
+
+def _our_token(context: DeployContext) -> SecretValue | None:
+    name = context.config.redis.auth_secret_name
+    secret = context.raw.secrets.describe(name)
+    if secret is None or not secret.current_version or secret.deleted:
+        return None
+    return context.raw.secrets.value(name)
+
+
+def sync_token(context: DeployContext, survey: Survey) -> str:
+    """``adopt``: put the live function's token into our secret when it holds another one (a
+    new version; the previous stays as AWSPREVIOUS). Returns what was done, for the report."""
+    live = _live_token(context, survey)
+    if live is None:
+        return "no live function token to compare"
+    ours = _our_token(context)
+    name = context.config.redis.auth_secret_name
+    if ours is not None and fingerprint(ours.reveal()) == fingerprint(live.reveal()):
+        return f"{name} already holds the live token ({fingerprint(live.reveal())})"
+    if context.raw.secrets.describe(name) is None:
+        context.gateways.secrets.create(name, live, context.config.tags)
+        return f"{name} created with the live token ({fingerprint(live.reveal())})"
+    context.gateways.secrets.put(name, live)
+    return f"{name}: new version with the live token ({fingerprint(live.reveal())})"
+
+
 def live_token_matches(context: DeployContext, survey: Survey) -> None:
     """Our secret must hold the token the live function uses: the data stack's AuthToken is
     about to be read from it, and the live input cannot be read back (NoEcho)."""
     config = context.config
-    api = survey.live.get(config.stacks.api)
-    if config.stacks.api not in survey.foreign or api is None or "ApiFunction" not in api.resources:
-        return
-    function = context.raw.functions.configuration(api.resources["ApiFunction"].physical_id)
-    live = function.environment.get("REDIS_PASSWORD") if function else None
-    secret = context.raw.secrets.describe(config.redis.auth_secret_name)
-    ours = (
-        context.raw.secrets.value(config.redis.auth_secret_name)
-        if secret is not None and secret.current_version and not secret.deleted
-        else None
-    )
+    live = _live_token(context, survey)
     if live is None:
         return
+    ours = _our_token(context)
     if ours is None or fingerprint(ours.reveal()) != fingerprint(live.reveal()):
         shown = fingerprint(ours.reveal()) if ours is not None else "absent"
         raise RefusedError(

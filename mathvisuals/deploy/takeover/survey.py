@@ -14,7 +14,7 @@ from typing import Any
 from mathvisuals.deploy.config import EnvironmentConfig
 from mathvisuals.deploy.gateway import CloudFormation
 from mathvisuals.deploy.takeover.adopt import StackAdoption, render, serialise, with_exports
-from mathvisuals.deploy.takeover.model import LiveStack, World
+from mathvisuals.deploy.takeover.model import Action, LiveStack, World
 from mathvisuals.deploy.takeover.phases import Phase
 from mathvisuals.deploy.takeover.plan import Ours, PhaseStep, TakeoverPlan, build
 from mathvisuals.deploy.takeover.reader import decode, read_world
@@ -62,6 +62,17 @@ class Survey:
             if step.phase.role == role:
                 return step.phase
         return None
+
+    def in_place(self, role: str, phase: Phase | None) -> frozenset[str]:
+        """Logical ids the predictor keeps or modifies in place in this phase of ``role``."""
+        for step in self.steps:
+            if step.phase.role == role and (phase is None or step.phase == phase):
+                return frozenset(
+                    v.logical_id
+                    for v in step.prediction.resources
+                    if v.action in (Action.KEEP, Action.MODIFY)
+                )
+        return frozenset()
 
     def template_body(self, role: str, text: str, phase: Phase | None) -> str:
         """The body ``up`` sends: ours as written, unless an adoption or a phase changes it."""
