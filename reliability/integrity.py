@@ -155,6 +155,15 @@ def _shape(key: str, family: str | None, value: Any) -> list[str]:
     return []
 
 
+def _js_truthy(value: object) -> bool:
+    """api.md §8.2 drops a record whose example is falsy in JavaScript: {} and [] are kept."""
+    if value is None or value is False or value == "":
+        return False
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return value == value and value != 0  # NaN and zero are falsy
+    return True
+
+
 def _trash_shape(value: Any) -> list[str]:
     if not isinstance(value, list):
         return [f"{TRASH}: not a JSON array"]
@@ -163,7 +172,7 @@ def _trash_shape(value: Any) -> list[str]:
         problems.append(f"{TRASH}: {len(value)} records, over the cap of {TRASH_CAP}")
     ids = [r.get("id") if isinstance(r, dict) else None for r in value]
     if not all(
-        isinstance(i, str) and i.strip() and r.get("example")
+        isinstance(i, str) and i.strip() and _js_truthy(r.get("example"))
         for i, r in zip(ids, value, strict=True)
     ):
         problems.append(f"{TRASH}: a record without id or example")
