@@ -31,6 +31,8 @@ from mathvisuals.settings import deploy_environment
 
 if TYPE_CHECKING:
     from mathvisuals.deploy.live import Observed
+    from mathvisuals.deploy.orchestrator import PlanResult
+    from mathvisuals.deploy.saved_plan import SavedPlan
     from mathvisuals.deploy.status import StatusReport
     from mathvisuals.deploy.verify import VerifyReport
 
@@ -247,3 +249,25 @@ def emulated_api_url(config: EnvironmentConfig, api_endpoint: str) -> str:
     api_id = api_endpoint.split("//", 1)[-1].split(".", 1)[0]
     base = config.local.endpoint_url.rstrip("/")
     return f"{base}/_aws/execute-api/{api_id}/{config.api.stage_name}"
+
+
+def saved_plan(s: Session, result: PlanResult) -> SavedPlan:
+    from mathvisuals.deploy.saved_plan import from_result
+    from mathvisuals.model.clock import iso_now
+
+    return from_result(
+        result,
+        environment=s.config.name,
+        region=s.config.env.region,
+        account_id=s.config.env.account_id,
+        tool_version=__version__,
+        created=iso_now(),
+    )
+
+
+def save_plan(s: Session, result: PlanResult, out: Path) -> None:
+    """Write the plan file (digests and change sets only: no values, no tokens)."""
+    try:
+        out.write_text(saved_plan(s, result).to_json(), encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(str(out), "--out", f"cannot write: {exc.strerror or exc}") from exc

@@ -155,6 +155,8 @@ class GithubSection(_Section):
 
 class ProtectionSection(_Section):
     termination_protection: bool = True
+    # up refuses without --plan FILE (from plan --out) or --yes: review before apply.
+    require_plan: bool = False
 
 
 class ReportSection(_Section):
