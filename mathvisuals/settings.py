@@ -250,3 +250,15 @@ def deploy_environment(environ: Mapping[str, str] | None = None) -> DeployEnviro
         github_actions=parse_bool(_first(env, ("GITHUB_ACTIONS",))) is True,
         state_dir=Path(_first(env, ("MATHVISUALS_STATE_DIR",)) or ".mathvisuals"),
     )
+
+
+# Paths an operator may give relative to where a command was typed (cli/workdir.py).
+OPERATOR_PATH_VARIABLES = ("MATHVISUALS_STATE_DIR", "MATHVISUALS_TOKEN_FILE", "REDIS_TLS_CA_FILE")
+
+
+def anchor_operator_paths(origin: Path) -> None:
+    """Make those variables absolute against ``origin`` before the CLI changes directory."""
+    for name in OPERATOR_PATH_VARIABLES:
+        value = os.environ.get(name)
+        if value and not Path(value).is_absolute():
+            os.environ[name] = str(origin / value)

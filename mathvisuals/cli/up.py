@@ -10,6 +10,7 @@ import typer
 
 from mathvisuals.cli import render, wiring
 from mathvisuals.cli.options import ConfigOption, EnvOption, JsonOption, TargetOption
+from mathvisuals.cli.workdir import user_path
 from mathvisuals.deploy.model import Flags
 
 if TYPE_CHECKING:
@@ -39,6 +40,7 @@ PlanFile = Annotated[
     Path | None,
     typer.Option(
         "--plan",
+        callback=user_path,
         metavar="FILE",
         help="Apply the plan saved by plan --out FILE; refuse if the live state has moved.",
     ),

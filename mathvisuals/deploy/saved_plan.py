@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mathvisuals.deploy.errors import DeployError
+from mathvisuals.deploy.errors import UsageError
 
 if TYPE_CHECKING:
     from mathvisuals.deploy.orchestrator import PlanResult
@@ -75,10 +75,8 @@ class SavedPlan:
         return json.dumps(body, indent=2, sort_keys=False) + "\n"
 
 
-class PlanFileError(DeployError):
-    """The file is not a plan this tool wrote (or not one of this schema version): usage."""
-
-    exit_code = 2
+class PlanFileError(UsageError):
+    """The file is not a plan this tool wrote (or not one of this schema version)."""
 
 
 def from_result(
