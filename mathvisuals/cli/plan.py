@@ -51,6 +51,12 @@ def plan(
         result = wiring.orchestrator(s, flags=flags).plan()
         s.reporter.stop()
         render.plan_result(s.console, result, json_output=json_output)
+        if s.profile.emulated:
+            how = "started the sandbox; it keeps" if s.sandbox_started else "the sandbox keeps"
+            s.console.print(
+                f"note: plan {how} running for up; stop it with: "
+                f"mathvisuals down --target local --env {s.config.name}"
+            )
         if result.refusals:
             raise typer.Exit(6)
         if out is not None:
