@@ -15,6 +15,7 @@ from mathvisuals.deploy.model import Flags
 
 if TYPE_CHECKING:
     from mathvisuals.deploy.orchestrator import Orchestrator
+    from mathvisuals.deploy.saved_plan import SavedPlan
 
 AllowReplace = Annotated[
     bool, typer.Option(help="Allow replacing the replication group, VPC or subnets.")
@@ -91,7 +92,10 @@ def up(
         new_environment=new_environment,
         backup=not no_backup,
     )
+    from mathvisuals.deploy.saved_plan import read
+
     started = time.monotonic()
+    saved = read(plan_file) if plan_file is not None else None  # bad input fails before AWS
     with wiring.session(env, config, target) as s:
         checked = cached_check(
             s.config_file,
@@ -102,7 +106,7 @@ def up(
             on_run=lambda: s.reporter.step("check", "config, cfn-lint, our rules"),
         )
         orchestrator = wiring.orchestrator(s, flags=flags, break_lock=break_lock)
-        reviewed(s, orchestrator, plan_file, yes=yes)
+        reviewed(s, orchestrator, plan_file, saved, yes=yes)
         result = orchestrator.up()
         result.steps.insert(0, StepResult("check", checked))
         s.reporter.stop()
@@ -149,7 +153,12 @@ def up(
 
 
 def reviewed(
-    s: wiring.Session, orchestrator: Orchestrator, plan_file: Path | None, *, yes: bool
+    s: wiring.Session,
+    orchestrator: Orchestrator,
+    plan_file: Path | None,
+    saved: SavedPlan | None = None,
+    *,
+    yes: bool,
 ) -> None:
     """Refuse unless what ``up`` would do is what was reviewed (``--plan``) or waived."""
     from mathvisuals.deploy.errors import RefusedError
@@ -165,7 +174,7 @@ def reviewed(
                 f"mathvisuals up --env {name} --plan {name}.plan.json (or pass --yes)"
             )
         return
-    saved = read(plan_file)
+    saved = saved or read(plan_file)
     s.reporter.step("plan", f"comparing with {plan_file}")
     fresh = wiring.saved_plan(s, orchestrator.plan())
     moved = differences(saved, fresh)
