@@ -105,7 +105,7 @@ def _condition(node: object, scope: Scope, depth: int) -> bool | None:
     call = intrinsic(node)
     if call is None or not isinstance(call[1], list):
         return None
-    name, args = call
+    name, args = call[0], call[1]
     if name == "Fn::Equals" and len(args) == 2:
         left, right = (resolve(item, scope) for item in args)
         return None if left is None or right is None else left == right
