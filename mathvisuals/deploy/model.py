@@ -77,11 +77,20 @@ class StackSpec:
 
 
 @dataclass(frozen=True)
+class PropertyDetail:
+    """One entry of a change's ``Details`` whose target is a property."""
+
+    name: str
+    requires_recreation: str = "Never"  # Never | Conditionally | Always
+
+
+@dataclass(frozen=True)
 class Change:
     action: str  # Add | Modify | Remove | Import | Dynamic
     logical_id: str
     resource_type: str
     replacement: str = "False"  # True | False | Conditional
+    details: tuple[PropertyDetail, ...] = ()
 
     @property
     def replaces_protected(self) -> bool:
