@@ -24,6 +24,7 @@ from mathvisuals.deploy.live import (
     parse_events,
 )
 from mathvisuals.deploy.model import StackRole
+from mathvisuals.deploy.pending import RESUME_HINT, pending_rotation
 from mathvisuals.deploy.profile import TargetProfile
 from mathvisuals.deploy.token import fingerprint, token_problems
 from mathvisuals.deploy.verify import HINTS, VerifyReport
@@ -243,6 +244,9 @@ class _Builder:
         if info is None or info.current_version is None:
             self.problem("R9", f"secret {name} does not exist", "run mathvisuals up (creates it)")
             return {"name": name, "exists": False}
+        pending = pending_rotation(self.seen.stacks["data"], info)
+        if pending is not None:
+            self.problem("R17", pending.describe(), RESUME_HINT)
         token = self.gateways.secrets.value(name).reveal()
         problems = token_problems(token)
         if problems:
@@ -259,6 +263,7 @@ class _Builder:
             "created": "n/a (not read by the Secrets gateway)",
             "fingerprint": fingerprint(token),
             "rule check": "; ".join(problems) or f"ok (length {len(token)}, alphabet ok)",
+            "rotation": pending.describe() if pending else "none unfinished",
         }
 
     def parameter_rows(self, label: str, key: str) -> dict[str, Value]:
