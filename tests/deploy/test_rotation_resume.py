@@ -9,7 +9,9 @@ import pytest
 
 from mathvisuals.deploy.config import EnvironmentConfig, load_config
 from mathvisuals.deploy.errors import RefusedError
+from mathvisuals.deploy.gateway import Gateways
 from mathvisuals.deploy.model import Change, PropertyDetail
+from mathvisuals.deploy.orchestrator import Orchestrator
 from mathvisuals.deploy.pending import read_pending
 from mathvisuals.deploy.rotation import TokenRotation
 from tests.deploy.fakes import FakeCache, FakeCloudFormation
@@ -29,13 +31,15 @@ def config() -> EnvironmentConfig:
     return load_config(Path("infra/environments/local.toml"))
 
 
-def _rotation_with_data_change(change: Change, orchestrator: object, cfn: FakeCloudFormation):
+def _rotation_with_data_change(
+    change: Change, orchestrator: Orchestrator, cfn: FakeCloudFormation
+) -> TokenRotation:
     class Sequenced(TokenRotation):
         def deploy_api(self, version: str) -> None:
             super().deploy_api(version)
             cfn.next_changes = (change,)
 
-    return Sequenced(orchestrator, lambda: True, sleep=lambda _: None)  # type: ignore[arg-type]
+    return Sequenced(orchestrator, lambda: True, sleep=lambda _: None)
 
 
 def test_token_only_conditional_change_is_executed(
@@ -74,7 +78,7 @@ class Interrupted(Exception):
     pass
 
 
-def _interrupt_after_api_update(config: EnvironmentConfig, tmp_path: Path):  # type: ignore[no-untyped-def]
+def _interrupt_after_api_update(config: EnvironmentConfig, tmp_path: Path) -> Gateways:
     orchestrator, gateways, _ = deployed(config, tmp_path)
 
     class CtrlC(TokenRotation):
