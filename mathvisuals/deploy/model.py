@@ -97,6 +97,24 @@ class Change:
         return self.resource_type in PROTECTED_TYPES and self.replacement in ("True", "Conditional")
 
 
+DriftStatus = Literal["IN_SYNC", "DRIFTED", "UNKNOWN", "NOT_SUPPORTED", "FAILED", "TIMED_OUT"]
+
+
+@dataclass(frozen=True)
+class DriftReport:
+    """``DetectStackDrift`` of one stack; ``drifted`` names MODIFIED or DELETED resources."""
+
+    stack: str
+    status: DriftStatus
+    drifted: tuple[str, ...] = ()
+    note: str = ""
+
+    def summary(self) -> str:
+        if self.status == "DRIFTED":
+            return f"DRIFTED ({', '.join(self.drifted) or 'resources not listed'})"
+        return f"{self.status} ({self.note})" if self.note else self.status
+
+
 @dataclass(frozen=True)
 class ChangeSet:
     stack: str

@@ -15,6 +15,7 @@ from mathvisuals.deploy.config import EnvironmentConfig
 from mathvisuals.deploy.errors import DeployError
 from mathvisuals.deploy.gateway import Gateways
 from mathvisuals.deploy.live import (
+    DRIFT_ROLES,
     HEALTHY,
     OUTPUTS,
     REDIS_PORT,
@@ -221,7 +222,7 @@ class _Builder:
                 "run mathvisuals plan to see the change",
                 warning=True,
             )
-        return {
+        rows: dict[str, Value] = {
             "stack": state.name,
             "status": state.status or "absent",
             "last update": events[-1].timestamp if events else None,
@@ -229,6 +230,15 @@ class _Builder:
             "template local": fingerprint(local) if local is not None else "not given",
             "template matches": same,
         }
+        drift = self.seen.drift.get(role) if role in DRIFT_ROLES else None
+        if drift is not None:
+            rows["drift"] = drift.summary()
+            if drift.status == "DRIFTED":
+                hint = (
+                    "a resource was changed outside CloudFormation; undo it, or change the template"
+                )
+                self.problem("V1", f"{state.name}: {drift.summary()}", hint, warning=True)
+        return rows
 
     def shared(self) -> dict[str, Value]:
         rows = self.stack_rows("shared", "R7")

@@ -23,6 +23,7 @@ from mathvisuals.deploy.aws.base import (
     tag_list,
     tag_map,
 )
+from mathvisuals.deploy.aws.drift import AwsDrift
 from mathvisuals.deploy.errors import (
     DeploymentFailedError,
     WaitTimeoutError,
@@ -30,6 +31,7 @@ from mathvisuals.deploy.errors import (
 from mathvisuals.deploy.model import (
     Change,
     ChangeSet,
+    DriftReport,
     ExportInfo,
     PropertyDetail,
     StackEvent,
@@ -272,6 +274,15 @@ class AwsCloudFormation(Gateway):
                 replacement=str(resource.get("Replacement", "False")),
                 details=tuple(_property_details(resource.get("Details", []))),
             )
+
+    def drift(self, stack: str) -> DriftReport:
+        reader = AwsDrift(
+            self._client,
+            backoff=self._backoff,
+            poll_seconds=self._poll_seconds,
+            polls=self._change_set_polls,
+        )
+        return reader.detect(stack)
 
     def execute(self, change_set: ChangeSet) -> None:
         if change_set.empty:
