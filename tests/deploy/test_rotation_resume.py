@@ -12,6 +12,7 @@ from mathvisuals.deploy.errors import RefusedError
 from mathvisuals.deploy.gateway import Gateways
 from mathvisuals.deploy.model import Change, PropertyDetail
 from mathvisuals.deploy.orchestrator import Orchestrator
+from mathvisuals.deploy.parameters import Live
 from mathvisuals.deploy.pending import read_pending
 from mathvisuals.deploy.rotation import TokenRotation
 from tests.deploy.fakes import FakeCache, FakeCloudFormation
@@ -124,3 +125,27 @@ def test_rotate_token_resumes_without_a_second_rotate(
     assert cfn.describe(config.stacks.data).parameters["RedisAuthSecretVersionId"] == "v2"
     assert read_pending(config, gateways) is None
     assert fingerprint.startswith("sha256:")
+
+
+def test_a_token_change_in_a_data_update_never_suggests_allow_replace(
+    config: EnvironmentConfig, tmp_path: Path
+) -> None:
+    orchestrator, gateways, _ = deployed(config, tmp_path)
+    cfn = gateways.cloudformation
+    assert isinstance(cfn, FakeCloudFormation)
+    cfn.next_changes = (token_change("AuthToken"),)
+    with pytest.raises(RefusedError) as caught:
+        orchestrator.deploy_stack("data", Live(secret_version_id="v" + "9" * 32))
+    assert "AUTH token" in str(caught.value)
+    assert "rotate-token" in caught.value.hint and "--allow-replace" not in caught.value.hint
+    assert cfn.calls[-1] == ("delete_change_set", config.stacks.data)
+
+
+def test_a_real_replacement_still_needs_the_flag(config: EnvironmentConfig, tmp_path: Path) -> None:
+    orchestrator, gateways, _ = deployed(config, tmp_path)
+    cfn = gateways.cloudformation
+    assert isinstance(cfn, FakeCloudFormation)
+    cfn.next_changes = (token_change("AuthToken", "CacheNodeType"),)
+    with pytest.raises(RefusedError) as caught:
+        orchestrator.deploy_stack("data", Live(secret_version_id="v" + "9" * 32))
+    assert "--allow-replace" in caught.value.hint
