@@ -70,7 +70,7 @@ class TokenRotation:
         """Steps 4-7 of an interrupted rotation: the new token is stored, the group takes both."""
         o, name = self._o, self._o.config.redis.auth_secret_name
         old, new = pending.pinned_version, pending.current_version
-        o.context.reporter.step("rotate", f"resuming: {pending.describe()}")
+        o.context.record("rotation", "resumed", f"{pending.describe()}; finishing it")
         new_token = o.gateways.secrets.value(name, new)
         old_token = o.gateways.secrets.value(name, old)
         api = o.gateways.cloudformation.describe(o.config.stacks.api).parameters
