@@ -154,7 +154,7 @@ def orchestrator(
     s: Session, *, rotating: bool = False, flags: Flags | None = None, break_lock: bool = False
 ) -> Orchestrator:
     """The deployment context (profile, lock, token file) and the orchestrator around it."""
-    from mathvisuals.deploy.artifact import build_artifact
+    from mathvisuals.deploy.artifact import LAMBDA_PLATFORM, build_artifact
 
     profile = s.profile
 
@@ -162,7 +162,7 @@ def orchestrator(
         return build_artifact(
             state_dir() / "artifacts",
             python_version=profile.artifact_python,
-            platform="manylinux2014_x86_64",
+            platform=LAMBDA_PLATFORM,
             cache_dir=CACHE_DIR / "cache",
         )
 

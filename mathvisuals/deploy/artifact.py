@@ -41,6 +41,8 @@ CACHE_FORMAT = 1  # bump when _clean_deps changes what a cached tree holds
 # __main__.py only runs the CLI, so it would not even import without cli/.
 EXCLUDED = ("mathvisuals/deploy/", "mathvisuals/sandbox/", "mathvisuals/cli/",
             "mathvisuals/__main__.py")  # fmt: skip
+# The wheels' platform; the function's Architectures must match it (check MV169).
+LAMBDA_PLATFORM = "manylinux2014_x86_64"
 REQUIRED_FILES = ("mathvisuals/api/lambda_handler.py", "mathvisuals/store/redis.py")
 REQUIRED_DIRS = ("starlette/", "mangum/", "redis/", "orjson/")
 FORBIDDEN = ("boto3/", "botocore/", *EXCLUDED)
@@ -126,7 +128,7 @@ def build_artifact(
     out_dir: Path,
     *,
     python_version: str | None = "3.12",
-    platform: str = "manylinux2014_x86_64",
+    platform: str = LAMBDA_PLATFORM,
     source_root: Path = REPO_ROOT,
     cache_dir: Path | None = None,
     verify_import: bool | None = None,
@@ -154,7 +156,7 @@ def build_artifact(
         requirements, version, platform, cache_dir or source_root / CACHE_SUBDIR, install
     )
     files = _dep_files(deps)
-    package = _package_files(source_root / "mathvisuals")
+    package = package_files(source_root / "mathvisuals")
     clash = sorted(files.keys() & package.keys())
     if clash:
         raise DeploymentFailedError(f"dependencies ship package files: {', '.join(clash[:5])}")
@@ -278,7 +280,7 @@ def _dep_files(deps: Path) -> dict[str, Path]:
     return {path.relative_to(deps).as_posix(): path for path in deps.rglob("*") if path.is_file()}
 
 
-def _package_files(package: Path) -> dict[str, Path]:
+def package_files(package: Path) -> dict[str, Path]:
     """The runtime package, read fresh from the source tree on every build."""
     if not (package / "__init__.py").is_file():
         raise DeploymentFailedError(f"no package at {package}")
@@ -295,6 +297,13 @@ def _package_files(package: Path) -> dict[str, Path]:
             continue
         files[name] = path
     return files
+
+
+def lambda_architecture(platform: str = LAMBDA_PLATFORM) -> str | None:
+    """The Lambda architecture that loads wheels for ``platform`` (x86_64 or arm64)."""
+    match = _MANYLINUX.match(platform)
+    machine = match.group(3) if match is not None else ""
+    return {"x86_64": "x86_64", "aarch64": "arm64"}.get(machine)
 
 
 def _write_zip(files: Mapping[str, Path], out_dir: Path) -> Artifact:

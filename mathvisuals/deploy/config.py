@@ -13,7 +13,16 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from mathvisuals.deploy.errors import ConfigError, UsageError
 
@@ -26,6 +35,11 @@ GITHUB_SOURCES = frozenset({"ssm:endpoint", "ssm:port", "secret:authToken"})
 REGION = r"^[a-z]{2}(-gov)?-[a-z]+-\d$"
 _DAY = "(mon|tue|wed|thu|fri|sat|sun)"
 _EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+# TOML has real numbers and booleans; a quoted "256" is a mistake, never coerced.
+_STRICT_TYPES = {
+    "int_type": "must be a TOML integer without quotes (memory_mb = 256)",
+    "bool_type": "must be a TOML boolean without quotes (true or false)",
+}
 
 
 class _Section(BaseModel):
@@ -58,15 +72,15 @@ class RedisSection(_Section):
     replication_group_id: Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{0,39}$")]
     node_type: Annotated[str, Field(pattern=r"^cache\.[a-z0-9]+\.[a-z0-9]+$")] = "cache.t4g.small"
     engine_version: Annotated[str, Field(pattern=r"^\d+\.\d+$")] = "7.1"
-    replicas_per_node_group: Annotated[int, Field(ge=1, le=5)] = 1
-    snapshot_retention_days: Annotated[int, Field(ge=0, le=35)] = 7
-    at_rest_encryption: bool = True
-    automatic_failover: bool = True
-    multi_az: bool = True
+    replicas_per_node_group: Annotated[StrictInt, Field(ge=1, le=5)] = 1
+    snapshot_retention_days: Annotated[StrictInt, Field(ge=0, le=35)] = 7
+    at_rest_encryption: StrictBool = True
+    automatic_failover: StrictBool = True
+    multi_az: StrictBool = True
     maintenance_window: Annotated[str, Field(pattern=rf"^{_DAY}:\d\d:\d\d-{_DAY}:\d\d:\d\d$")] = (
         "sun:02:00-sun:03:00"
     )
-    token_length: Annotated[int, Field(ge=16, le=128)] = 64
+    token_length: Annotated[StrictInt, Field(ge=16, le=128)] = 64
 
 
 class NetworkSection(_Section):
@@ -91,9 +105,9 @@ class NetworkSection(_Section):
 class ApiSection(_Section):
     function_name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
     stage_name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,128}$")]
-    memory_mb: Annotated[int, Field(ge=128, le=10240)] = 256
-    timeout_s: Annotated[int, Field(ge=1, le=900)] = 30
-    log_retention_days: int = 30
+    memory_mb: Annotated[StrictInt, Field(ge=128, le=10240)] = 256
+    timeout_s: Annotated[StrictInt, Field(ge=1, le=900)] = 30
+    log_retention_days: StrictInt = 30
     artifact_bucket: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")]
     artifact_prefix: str = "api/"
 
@@ -107,8 +121,8 @@ class ApiSection(_Section):
 
 class CorsSection(_Section):
     allowed_origins: tuple[str, ...] = ()
-    include_static_site_domain: bool = True
-    allow_credentials: bool = True
+    include_static_site_domain: StrictBool = True
+    allow_credentials: StrictBool = True
 
     @field_validator("allowed_origins")
     @classmethod
@@ -155,9 +169,9 @@ class GithubSection(_Section):
 
 
 class ProtectionSection(_Section):
-    termination_protection: bool = True
+    termination_protection: StrictBool = True
     # up refuses without --plan FILE (from plan --out) or --yes: review before apply.
-    require_plan: bool = False
+    require_plan: StrictBool = False
 
 
 class ReportSection(_Section):
@@ -323,6 +337,8 @@ def load_config(path: Path) -> EnvironmentConfig:
             message = "unknown key" + _did_you_mean(EnvironmentConfig, first["loc"])
         elif first["type"] == "missing":
             message = "required key is missing"
+        elif first["type"] in _STRICT_TYPES:
+            message = f"{_STRICT_TYPES[first['type']]}, not {first['input']!r}"
         more = len(errors) - 1
         suffix = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
         raise ConfigError(shown, key, message + suffix) from exc

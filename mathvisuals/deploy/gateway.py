@@ -13,6 +13,7 @@ from typing import Literal, Protocol
 from mathvisuals.deploy import masking
 from mathvisuals.deploy.model import (
     ChangeSet,
+    DriftReport,
     ExportInfo,
     StackEvent,
     StackResource,
@@ -123,6 +124,10 @@ class CloudFormation(Protocol):
         ...
 
     def execute(self, change_set: ChangeSet) -> None: ...
+
+    def drift(self, stack: str) -> DriftReport:
+        """``DetectStackDrift``, polled to a bound; NOT_SUPPORTED where the endpoint lacks it."""
+        ...
 
     def update_outputs(self, spec: StackSpec) -> bool:
         """Apply a spec whose only change is to Outputs (no change set can carry that)."""

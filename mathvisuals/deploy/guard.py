@@ -28,6 +28,9 @@ READ_ONLY = frozenset(
         "filter_events", "export_table", "stacks_elsewhere", "snapshot_status",
         # Runs the function (verify's round trip through the API); it changes no AWS resource.
         "invoke",
+        # DetectStackDrift starts a detection operation (IAM counts it as a write) but changes
+        # no resource or stack, so verify and status may run it without the lock.
+        "drift",
     }
 )  # fmt: skip
 

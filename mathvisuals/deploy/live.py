@@ -19,10 +19,11 @@ from mathvisuals.deploy.gateway import (
     ReplicationGroupInfo,
     SecretInfo,
 )
-from mathvisuals.deploy.model import StackRole, StackState
+from mathvisuals.deploy.model import DriftReport, StackRole, StackState
 from mathvisuals.deploy.parameters import PINNED_KEYS, config_version, pinned
 
 ROLES: tuple[StackRole, ...] = ("shared", "data", "api")
+DRIFT_ROLES: tuple[StackRole, ...] = ("data", "api")  # the shared stack holds one parameter
 HEALTHY = ("CREATE_COMPLETE", "UPDATE_COMPLETE")
 OUTPUTS: dict[StackRole, tuple[str, ...]] = {
     "shared": (
@@ -89,6 +90,16 @@ class Observed:
     def stacks(self) -> dict[StackRole, StackState]:
         cfn = self.gateways.cloudformation
         return {role: cfn.describe(getattr(self.config.stacks, role)) for role in ROLES}
+
+    @cached_property
+    def drift(self) -> dict[StackRole, DriftReport]:
+        """DetectStackDrift on the data and api stacks that exist (deploy.md §5.13 V1)."""
+        cfn = self.gateways.cloudformation
+        return {
+            role: cfn.drift(self.stacks[role].name)
+            for role in DRIFT_ROLES
+            if self.stacks[role].exists
+        }
 
     @cached_property
     def exports(self) -> Mapping[str, str]:

@@ -90,15 +90,42 @@ class StackSpec:
 
 
 @dataclass(frozen=True)
+class PropertyDetail:
+    """One entry of a change's ``Details`` whose target is a property."""
+
+    name: str
+    requires_recreation: str = "Never"  # Never | Conditionally | Always
+
+
+@dataclass(frozen=True)
 class Change:
     action: str  # Add | Modify | Remove | Import | Dynamic
     logical_id: str
     resource_type: str
     replacement: str = "False"  # True | False | Conditional
+    details: tuple[PropertyDetail, ...] = ()
 
     @property
     def replaces_protected(self) -> bool:
         return self.resource_type in PROTECTED_TYPES and self.replacement in ("True", "Conditional")
+
+
+DriftStatus = Literal["IN_SYNC", "DRIFTED", "UNKNOWN", "NOT_SUPPORTED", "FAILED", "TIMED_OUT"]
+
+
+@dataclass(frozen=True)
+class DriftReport:
+    """``DetectStackDrift`` of one stack; ``drifted`` names MODIFIED or DELETED resources."""
+
+    stack: str
+    status: DriftStatus
+    drifted: tuple[str, ...] = ()
+    note: str = ""
+
+    def summary(self) -> str:
+        if self.status == "DRIFTED":
+            return f"DRIFTED ({', '.join(self.drifted) or 'resources not listed'})"
+        return f"{self.status} ({self.note})" if self.note else self.status
 
 
 @dataclass(frozen=True)

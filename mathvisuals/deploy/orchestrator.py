@@ -32,6 +32,7 @@ from mathvisuals.deploy.parameters import (
     pinned,
     stack_parameters,
 )
+from mathvisuals.deploy.pending import refuse_unfinished_rotation
 from mathvisuals.deploy.stacks import WAIT_LIMITS, Preview, StackDeployer
 from mathvisuals.deploy.takeover import guards
 from mathvisuals.deploy.takeover.phases import Phase
@@ -145,6 +146,7 @@ class Orchestrator:
             found = self.take_survey(for_up=True)
             if found.taking_over and self.flags.backup:
                 guards.snapshot(self.context, self.config.redis.replication_group_id)
+            refuse_unfinished_rotation(self.config, self.gateways)  # rotate-token's to finish
             artifact = self.artifact()
             secret_version = self.secret()
             inputs: dict[StackRole, Live] = {

@@ -142,6 +142,28 @@ def refused_replacements(
     ]
 
 
+TOKEN_PROPERTIES = frozenset({"AuthToken", "AuthTokenUpdateStrategy"})
+
+
+def token_only(change: Change) -> bool:
+    """A Modify of the replication group that changes only its AUTH token.
+
+    The ElastiCache schema lists AuthToken as conditionally create-only, so CloudFormation shows
+    ``Replacement: Conditional``; with AuthTokenUpdateStrategy it is an in-place modify. Judged
+    from the change set's Details (Target.Name, RequiresRecreation), never from the flag alone.
+    """
+    return (
+        change.resource_type == "AWS::ElastiCache::ReplicationGroup"
+        and change.action == "Modify"
+        and change.replacement in ("False", "Conditional")
+        and bool(change.details)
+        and all(
+            item.name in TOKEN_PROPERTIES and item.requires_recreation != "Always"
+            for item in change.details
+        )
+    )
+
+
 HINTS: tuple[tuple[str, str], ...] = (
     ("already exists", "a resource of that name exists outside this stack: import it or rename"),
     ("Invalid AUTH token", "the token breaks ElastiCache rules (16-128 of [A-Za-z0-9!&#$^<>-])"),

@@ -41,9 +41,8 @@ class TargetProfile:
     down_removes_everything: bool
     # The api stack gets the sandbox's CA file through ``RedisTlsCaFile``.
     passes_redis_ca: bool
-    # Emulator allowances: the replacement values rotation accepts for the replication group's
-    # AuthToken change, and a function reported without its VpcConfig.
-    rotation_group_replacements: tuple[str, ...] = ("False",)
+    # Emulator allowance: a function reported without its VpcConfig. (Rotation judges the
+    # group's change from the change set's Details, the same on AWS and in the sandbox.)
     vpc_config_optional: bool = False
 
     @property
@@ -97,9 +96,7 @@ LOCAL = TargetProfile(
     skipped_checks=("V7", "V8"),
     down_removes_everything=True,
     passes_redis_ca=True,
-    # ministack reports the AuthToken change as a Conditional replacement and replaces nothing;
-    # it keeps no VpcConfig on functions (the comparison is covered by moto).
-    rotation_group_replacements=("False", "Conditional"),
+    # ministack keeps no VpcConfig on functions (the comparison is covered by moto).
     vpc_config_optional=True,
 )
 

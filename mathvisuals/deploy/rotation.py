@@ -9,6 +9,8 @@ from mathvisuals.deploy.errors import RefusedError, VerificationError, WaitTimeo
 from mathvisuals.deploy.gateway import SecretValue
 from mathvisuals.deploy.orchestrator import Orchestrator
 from mathvisuals.deploy.parameters import Live
+from mathvisuals.deploy.pending import VERSION_PARAMETER, PendingRotation, read_pending
+from mathvisuals.deploy.plan import token_only
 from mathvisuals.deploy.stacks import WAIT_LIMITS
 from mathvisuals.deploy.token import fingerprint
 
@@ -44,6 +46,9 @@ class TokenRotation:
         secret_name = config.redis.auth_secret_name
         group = config.redis.replication_group_id
         with context.locked():
+            pending = read_pending(config, context.raw)
+            if pending is not None:
+                return self._resume(pending)
             info = gateways.secrets.describe(secret_name)
             if info is None or info.current_version is None:
                 raise RefusedError(f"{secret_name} does not exist: run mathvisuals up first")
@@ -55,17 +60,40 @@ class TokenRotation:
             self._wait_available(group)
             new_version = gateways.secrets.put(secret_name, new_token)
             context.record("secret", "rotated", f"version {new_version}")
+            # From here on the data stack pins old_version while AWSCURRENT is new_version: an
+            # interruption shows in `status` and the next rotate-token resumes (deploy/pending).
             self.deploy_api(new_version)
-            if not self._verify():
-                self._roll_back(secret_name, old_version, new_version, old_token, group)
-                raise VerificationError(
-                    "the api failed verification with the new token; rolled back to the old one"
-                )
-            context.reporter.step("rotate", f"SET on {group}: only the new token is valid")
-            gateways.cache.modify_auth_token(group, new_token, "SET")
-            self._wait_available(group)
-            self._update_data(new_version)
+            self._finish(old_version, new_version, old_token, new_token)
         return fingerprint(new_token.reveal())
+
+    def _resume(self, pending: PendingRotation) -> str:
+        """Steps 4-7 of an interrupted rotation: the new token is stored, the group takes both."""
+        o, name = self._o, self._o.config.redis.auth_secret_name
+        old, new = pending.pinned_version, pending.current_version
+        o.context.record("rotation", "resumed", f"{pending.describe()}; finishing it")
+        new_token = o.gateways.secrets.value(name, new)
+        old_token = o.gateways.secrets.value(name, old)
+        api = o.gateways.cloudformation.describe(o.config.stacks.api).parameters
+        if api.get(VERSION_PARAMETER) != new:
+            self.deploy_api(new)
+        self._finish(old, new, old_token, new_token)
+        return fingerprint(new_token.reveal())
+
+    def _finish(
+        self, old_version: str, new_version: str, old_token: SecretValue, new_token: SecretValue
+    ) -> None:
+        context, gateways = self._context, self._o.gateways
+        secret_name = self._o.config.redis.auth_secret_name
+        group = self._o.config.redis.replication_group_id
+        if not self._verify():
+            self._roll_back(secret_name, old_version, new_version, old_token, group)
+            raise VerificationError(
+                "the api failed verification with the new token; rolled back to the old one"
+            )
+        context.reporter.step("rotate", f"SET on {group}: only the new token is valid")
+        gateways.cache.modify_auth_token(group, new_token, "SET")
+        self._wait_available(group)
+        self._update_data(new_version)
 
     def deploy_api(self, version: str) -> None:
         """The api stack with the given secret version; artefact and origins as deployed."""
@@ -80,14 +108,13 @@ class TokenRotation:
         change_set = o.gateways.cloudformation.create_change_set(spec, "UPDATE")
         if change_set.empty:
             return
-        # In AWS only a plain Modify is accepted (deploy.md §5.14 step 7); an emulator's profile
-        # may allow more (ministack reports a Conditional replacement that replaces nothing).
-        group_ok = self._context.profile.rotation_group_replacements
+        # Only the group's AUTH token may change (deploy.md §5.14 step 7), judged from the
+        # change set's Details, on AWS and in the sandbox alike (plan.token_only).
         unexpected = [
             c
             for c in change_set.changes
             if not (
-                (c.logical_id == "RedisReplicationGroup" and c.replacement in group_ok)
+                (c.logical_id == "RedisReplicationGroup" and token_only(c))
                 # The endpoint parameters read the group's attributes, so they are re-evaluated.
                 or (c.resource_type == "AWS::SSM::Parameter" and c.replacement == "False")
             )

@@ -23,7 +23,15 @@ from mathvisuals.deploy.model import (
     StackSpec,
     StackState,
 )
-from mathvisuals.deploy.plan import Operation, decide, hint_for, refused_replacements, settle
+from mathvisuals.deploy.pending import RESUME_HINT
+from mathvisuals.deploy.plan import (
+    Operation,
+    decide,
+    hint_for,
+    refused_replacements,
+    settle,
+    token_only,
+)
 from mathvisuals.deploy.progress import Reporter
 from mathvisuals.deploy.takeover.reader import decode
 
@@ -171,6 +179,11 @@ class StackDeployer:
         if refused:
             self._cfn.delete_change_set(change_set)
             names = ", ".join(f"{c.logical_id} ({c.resource_type})" for c in refused)
+            if all(token_only(c) for c in refused):
+                # A new AUTH token belongs to rotate-token's ROTATE/SET; never --allow-replace.
+                raise RefusedError(
+                    f"{spec.name}: the change would set a new AUTH token on {names}"
+                ).with_hint(RESUME_HINT)
             raise RefusedError(f"{spec.name}: the change would replace {names}").with_hint(
                 "replacing these loses data; rerun with --allow-replace only if that is intended"
             )

@@ -15,6 +15,7 @@ from mathvisuals.deploy.config import EnvironmentConfig
 from mathvisuals.deploy.errors import DeployError
 from mathvisuals.deploy.gateway import Gateways
 from mathvisuals.deploy.live import (
+    DRIFT_ROLES,
     HEALTHY,
     OUTPUTS,
     REDIS_PORT,
@@ -24,6 +25,7 @@ from mathvisuals.deploy.live import (
     parse_events,
 )
 from mathvisuals.deploy.model import StackRole
+from mathvisuals.deploy.pending import RESUME_HINT, pending_rotation
 from mathvisuals.deploy.profile import TargetProfile
 from mathvisuals.deploy.token import fingerprint, token_problems
 from mathvisuals.deploy.verify import HINTS, VerifyReport
@@ -222,7 +224,7 @@ class _Builder:
                 "run mathvisuals plan to see the change",
                 warning=True,
             )
-        return {
+        rows: dict[str, Value] = {
             "stack": state.name,
             "status": state.status or "absent",
             "last update": events[-1].timestamp if events else None,
@@ -230,6 +232,15 @@ class _Builder:
             "template local": fingerprint(local) if local is not None else "not given",
             "template matches": same,
         }
+        drift = self.seen.drift.get(role) if role in DRIFT_ROLES else None
+        if drift is not None:
+            rows["drift"] = drift.summary()
+            if drift.status == "DRIFTED":
+                hint = (
+                    "a resource was changed outside CloudFormation; undo it, or change the template"
+                )
+                self.problem("V1", f"{state.name}: {drift.summary()}", hint, warning=True)
+        return rows
 
     def shared(self) -> dict[str, Value]:
         rows = self.stack_rows("shared", "R7")
@@ -245,6 +256,9 @@ class _Builder:
         if info is None or info.current_version is None:
             self.problem("R9", f"secret {name} does not exist", "run mathvisuals up (creates it)")
             return {"name": name, "exists": False}
+        pending = pending_rotation(self.seen.stacks["data"], info)
+        if pending is not None:
+            self.problem("R17", pending.describe(), RESUME_HINT)
         token = self.gateways.secrets.value(name).reveal()
         problems = token_problems(token)
         if problems:
@@ -261,6 +275,7 @@ class _Builder:
             "created": "n/a (not read by the Secrets gateway)",
             "fingerprint": fingerprint(token),
             "rule check": "; ".join(problems) or f"ok (length {len(token)}, alphabet ok)",
+            "rotation": pending.describe() if pending else "none unfinished",
         }
 
     def parameter_rows(self, label: str, key: str) -> dict[str, Value]:

@@ -22,6 +22,7 @@ from mathvisuals.deploy.gateway import (
 from mathvisuals.deploy.model import (
     Change,
     ChangeSet,
+    DriftReport,
     ExportInfo,
     StackEvent,
     StackResource,
@@ -47,6 +48,7 @@ class FakeCloudFormation:
         self.next_changes: tuple[Change, ...] | None = None
         self.fail_next_execute: str | None = None
         self.elsewhere: dict[str, set[str]] = {}  # region -> stack names there
+        self.drifts: dict[str, DriftReport] = {}  # stack -> what DetectStackDrift finds
         self._clock = 0
 
     def _tick(self) -> str:
@@ -59,6 +61,10 @@ class FakeCloudFormation:
     def describe(self, stack: str) -> StackState:
         found = self.stacks.get(stack)
         return found.state if found else StackState(stack, None)
+
+    def drift(self, stack: str) -> DriftReport:
+        self.calls.append(("drift", stack))
+        return self.drifts.get(stack, DriftReport(stack, "IN_SYNC"))
 
     def template(self, stack: str) -> str | None:
         found = self.stacks.get(stack)

@@ -33,7 +33,7 @@ def test_verify_labels_and_skipped_checks() -> None:
 
 
 def test_only_emulators_get_allowances() -> None:
-    assert AWS.rotation_group_replacements == ("False",) and not AWS.vpc_config_optional
+    assert not AWS.vpc_config_optional
     assert not AWS.emulated and LOCAL.emulated and LOCAL.vpc_config_optional
 
 

@@ -326,3 +326,16 @@ def test_a_static_domain_in_the_allow_list_is_final(prod: EnvironmentConfig) -> 
     report = status(world)
     assert rows(report, "parameters")["examples allow-list origins"] == 3
     assert "R10" not in {p.id for p in report.problems}
+
+
+def test_an_unfinished_rotation_is_a_problem_with_the_resume_hint(
+    config: EnvironmentConfig,
+) -> None:
+    world = converged(config)
+    data = world.cfn.stacks[config.stacks.data]
+    pinned = {**data.state.parameters, "RedisAuthSecretVersionId": "v0"}  # AWSCURRENT is v1
+    data.state = replace(data.state, parameters=pinned)
+    report = status(world)
+    (problem,) = [p for p in report.problems if p.id == "R17"]
+    assert "unfinished" in problem.detail and "rotate-token" in problem.hint
+    assert "unfinished" in str(rows(report, "secret")["rotation"]) and not report.ok

@@ -23,6 +23,7 @@ from mathvisuals.deploy.aws.base import (
     tag_list,
     tag_map,
 )
+from mathvisuals.deploy.aws.drift import AwsDrift
 from mathvisuals.deploy.errors import (
     DeploymentFailedError,
     WaitTimeoutError,
@@ -30,7 +31,9 @@ from mathvisuals.deploy.errors import (
 from mathvisuals.deploy.model import (
     Change,
     ChangeSet,
+    DriftReport,
     ExportInfo,
+    PropertyDetail,
     StackEvent,
     StackResource,
     StackSpec,
@@ -269,7 +272,17 @@ class AwsCloudFormation(Gateway):
                 resource_type=str(resource.get("ResourceType", "")),
                 # Absent for Add/Remove; "True" | "False" | "Conditional" otherwise.
                 replacement=str(resource.get("Replacement", "False")),
+                details=tuple(_property_details(resource.get("Details", []))),
             )
+
+    def drift(self, stack: str) -> DriftReport:
+        reader = AwsDrift(
+            self._client,
+            backoff=self._backoff,
+            poll_seconds=self._poll_seconds,
+            polls=self._change_set_polls,
+        )
+        return reader.detect(stack)
 
     def execute(self, change_set: ChangeSet) -> None:
         if change_set.empty:
@@ -421,3 +434,18 @@ class AwsCloudFormation(Gateway):
             "SetStackPolicy",
             lambda: self._client.set_stack_policy(StackName=stack, StackPolicyBody=policy),
         )
+
+
+def _property_details(details: Iterable[Mapping[str, Any]]) -> Iterable[PropertyDetail]:
+    """The changed properties; one property may appear once per cause (a direct and a dynamic)."""
+    seen: dict[str, str] = {}
+    order = ("Never", "Conditionally", "Always")
+    for detail in details:
+        target = detail.get("Target") or {}
+        if target.get("Attribute") != "Properties" or not target.get("Name"):
+            continue
+        name, needs = str(target["Name"]), str(target.get("RequiresRecreation", "Never"))
+        known = seen.get(name, "Never")
+        rank = order.index(needs) if needs in order else len(order)
+        seen[name] = needs if rank >= order.index(known) else known
+    return [PropertyDetail(name, needs) for name, needs in seen.items()]

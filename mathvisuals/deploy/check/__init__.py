@@ -16,6 +16,8 @@ from mathvisuals.deploy.check.names import (
     orchestrator_claims,
     stack_claims,
 )
+from mathvisuals.deploy.check.references import reference_findings
+from mathvisuals.deploy.check.regions import known_region
 from mathvisuals.deploy.check.rules import template_findings
 from mathvisuals.deploy.check.stacks import build_stacks
 from mathvisuals.deploy.check.templates import load_template
@@ -61,7 +63,18 @@ def check_environment(
 ) -> Report:
     loaded = [load_template(paths[role], role) for role in STACK_ROLES if role in paths]
     findings: list[Finding] = [problem for template in loaded for problem in template.problems]
-    if lint:
+    region = config.env.region
+    if not known_region(region):
+        findings.append(
+            Finding(
+                "MV165",
+                source.file,
+                source.line("env", "region"),
+                f"region {region!r} does not exist",
+                "use an AWS region code such as eu-north-1 (cfn-lint's region list)",
+            )
+        )
+    elif lint:
         for template in loaded:
             findings += lint_template(template, config.env.region)
     stacks = build_stacks(config, loaded)
@@ -73,6 +86,7 @@ def check_environment(
         claims += owned
         findings += unresolved
     findings += collisions(claims)
+    findings += reference_findings(stacks, claims)
     findings += auth_secret_export(stacks, config, source)
     findings += import_findings(stacks)
     findings += token_findings(token_file)

@@ -1,4 +1,4 @@
-"""Our template rules (MV101-MV115), the ones cfn-lint misses (deploy.md §5.9.4, §6.5)."""
+"""Our template rules (MV101-MV115, MV160-MV175): what cfn-lint misses (deploy.md §5.9.4, §6.5)."""
 
 from __future__ import annotations
 
@@ -6,12 +6,31 @@ import re
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
+from mathvisuals.deploy.check.api_rules import (
+    alarm_metric_emitted,
+    cors_max_age,
+    payload_format_two,
+)
+from mathvisuals.deploy.check.data_rules import (
+    multi_az_needs_failover,
+    node_type_and_engine_exist,
+    reader_endpoint_attribute,
+    redis_ingress_from_lambda,
+    subnets_in_two_zones,
+)
 from mathvisuals.deploy.check.findings import Finding, Severity
 from mathvisuals.deploy.check.function_rules import (
     explicit_function_name,
     explicit_log_group,
     metric_filter_events,
     runtime_python,
+)
+from mathvisuals.deploy.check.lambda_rules import (
+    architecture_matches_wheels,
+    handler_in_artefact,
+    redis_tls_set,
+    role_has_vpc_access,
+    tracing_has_permissions,
 )
 from mathvisuals.deploy.check.resolve import Scope, resolve, scalar, truthy
 from mathvisuals.deploy.check.stacks import Stack
@@ -306,6 +325,20 @@ RULES: tuple[Rule, ...] = (
     no_retain_on_create,
     replication_group_snapshot,
     auth_token_from_secret,
+    # What AWS refuses or runs wrongly (MV160-MV175; MV165-MV167 run over all stacks).
+    multi_az_needs_failover,
+    subnets_in_two_zones,
+    node_type_and_engine_exist,
+    redis_ingress_from_lambda,
+    reader_endpoint_attribute,
+    handler_in_artefact,
+    architecture_matches_wheels,
+    payload_format_two,
+    tracing_has_permissions,
+    redis_tls_set,
+    role_has_vpc_access,
+    cors_max_age,
+    alarm_metric_emitted,
 )
 
 

@@ -145,8 +145,9 @@ def build_stacks(config: EnvironmentConfig, templates: Sequence[Template]) -> li
         supplied = stack_parameters(config, role)
         values = _values(template, supplied, pseudo_parameters(config, name))
         earlier = dict(exports)
-        values.update(_resource_names(template, Scope(values, earlier)))
-        scope = Scope(values, earlier)
+        conditions = template.section("Conditions")
+        values.update(_resource_names(template, Scope(values, earlier, conditions)))
+        scope = Scope(values, earlier, conditions)
         own = _exports(template, scope)
         for export in own:
             exports.setdefault(export.name, export.value)

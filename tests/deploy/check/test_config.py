@@ -17,6 +17,8 @@ from .support import CONFIGS, stage
     [
         ("unknown_key.toml", "redis.replicas", "unknown key"),
         ("wrong_type.toml", "redis.replicas_per_node_group", "integer"),
+        ("memory_as_string.toml", "api.memory_mb", "TOML integer without quotes"),
+        ("bool_as_string.toml", "redis.multi_az", "TOML boolean without quotes"),
         ("zero_replicas.toml", "redis.replicas_per_node_group", "greater than or equal to 1"),
         ("secret_name_mismatch.toml", "redis.auth_secret_name", "math-visuals/prod/redis/auth"),
     ],
