@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
+from mathvisuals.deploy.check.bootstrap import bootstrap_findings
 from mathvisuals.deploy.check.coverage import capabilities, coverage_findings
 from mathvisuals.deploy.check.findings import Finding, Report, build_report
 from mathvisuals.deploy.check.graph import import_findings
@@ -29,8 +30,11 @@ TEMPLATE_FILE = "template.yaml"
 
 
 def template_paths(templates_dir: Path) -> dict[str, Path]:
-    """``<dir>/shared/template.yaml`` and so on, in deploy order."""
-    return {role: templates_dir / role / TEMPLATE_FILE for role in STACK_ROLES}
+    """``<dir>/shared/template.yaml`` and so on, in deploy order; bootstrap when present."""
+    paths = {role: templates_dir / role / TEMPLATE_FILE for role in STACK_ROLES}
+    if (templates_dir / "bootstrap" / TEMPLATE_FILE).is_file():
+        paths["bootstrap"] = templates_dir / "bootstrap" / TEMPLATE_FILE
+    return paths
 
 
 def run_checks(
@@ -76,4 +80,6 @@ def check_environment(
     findings += auth_secret_export(stacks, config, source)
     findings += import_findings(stacks)
     findings += token_findings(token_file)
+    if "bootstrap" in paths:
+        findings += bootstrap_findings(config, paths["bootstrap"], lint=lint)
     return build_report(findings, {stack.role: capabilities(stack.template) for stack in stacks})
