@@ -45,7 +45,8 @@ TOOL_ACTIONS = (
     # the auth secret and the parameters we write (allow-lists) or read (endpoint, port)
     "secretsmanager:CreateSecret", "secretsmanager:DescribeSecret",
     "secretsmanager:GetSecretValue", "secretsmanager:PutSecretValue",
-    "secretsmanager:UpdateSecretVersionStage", "ssm:GetParameters", "ssm:PutParameter",
+    "secretsmanager:UpdateSecretVersionStage", "secretsmanager:DeleteSecret",
+    "ssm:GetParameters", "ssm:PutParameter",
     "ssm:AddTagsToResource", "ssm:ListTagsForResource", "ssm:DeleteParameter",
     # who deploys, and the permission simulation itself
     "sts:GetCallerIdentity", "iam:SimulatePrincipalPolicy", "iam:GetRole",
@@ -60,6 +61,21 @@ TOOL_ACTIONS = (
     "logs:FilterLogEvents", "ec2:DescribeSecurityGroups", "cloudwatch:DescribeAlarms",
     "sns:ListSubscriptionsByTopic", "sns:Subscribe",
 )  # fmt: skip
+
+# A boto3 operation authorised by an action of another name ("service:Operation" -> action).
+OPERATION_ACTIONS: Mapping[str, str] = {
+    "lambda:Invoke": "lambda:InvokeFunction",
+    "s3:HeadObject": "s3:GetObject",
+    "s3:HeadBucket": "s3:ListBucket",
+    "s3:PutPublicAccessBlock": "s3:PutBucketPublicAccessBlock",
+}
+
+
+def action_for(service: str, operation: str) -> str:
+    """The IAM action a boto3 call of ``service`` needs (our services' prefixes are their names)."""
+    call = f"{service}:{operation}"
+    return OPERATION_ACTIONS.get(call, call)
+
 
 # Schema permissions for features our templates leave off, each with the reason.
 NOT_NEEDED: Mapping[str, str] = {

@@ -401,3 +401,53 @@ def test_plan_previews_changes_and_the_replacement_guard(
     assert planner.result.mutations == []  # change sets were only described, then deleted
     assert cfn.calls[-1] == ("delete_change_set", config.stacks.data)
     assert cfn.describe(config.stacks.data).parameters["RedisNodeType"] == "cache.t4g.small"
+
+
+def simulating(missing: list[str]) -> tuple[TargetProfile, Gateways]:
+    from dataclasses import replace
+
+    from tests.deploy.fakes import FakeIdentity
+
+    return replace(LOCAL, simulates_permissions=True), fake_gateways(
+        identity=FakeIdentity(missing=missing)
+    )
+
+
+def test_preflight_simulates_the_whole_table_where_the_policy_scopes_it(
+    config: EnvironmentConfig, tmp_path: Path
+) -> None:
+    from mathvisuals.deploy import permissions
+
+    profile, gateways = simulating([])
+    orchestrator, _, _ = make(config, tmp_path, gateways, profile=profile)
+    orchestrator.preflight()
+    simulated = gateways.identity.simulated  # type: ignore[attr-defined]
+    actions = {a for batch, _, _ in simulated for a in batch}
+    assert actions == set(permissions.all_actions()) - permissions.NO_PERMISSION_NEEDED
+    where = {a: (resource, context) for batch, resource, context in simulated for a in batch}
+    account, region = config.env.account_id, config.env.region
+    assert where["secretsmanager:PutSecretValue"][0].startswith(
+        f"arn:aws:secretsmanager:{region}:{account}:secret:math-visuals/{config.name}/"
+    )
+    assert where["iam:PassRole"] == (
+        f"arn:aws:iam::{account}:role/{config.stacks.api}-example",
+        {"iam:PassedToService": "lambda.amazonaws.com"},
+    )
+    assert where["cloudformation:ListChangeSets"][0].startswith(
+        f"arn:aws:cloudformation:{region}:{account}:stack/"
+    )
+
+
+def test_preflight_blocks_on_a_missing_action_and_names_bootstrap(
+    config: EnvironmentConfig, tmp_path: Path
+) -> None:
+    profile, gateways = simulating(["elasticache:ListTagsForResource", "iam:GetRole"])
+    orchestrator, _, _ = make(config, tmp_path, gateways, profile=profile)
+    with pytest.raises(PreflightBlockedError) as caught:
+        orchestrator.preflight()
+    assert caught.value.exit_code == 6
+    assert "iam:GetRole" in str(caught.value) and "elasticache:ListTagsForResource" in str(
+        caught.value
+    )
+    assert f"mathvisuals bootstrap --env {config.name}" in caught.value.hint
+    assert orchestrator.result.mutations == []
