@@ -8,17 +8,35 @@ the file stay those of the rendered template (``check`` reports file:line on it)
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 from mathvisuals.deploy import permissions
-from mathvisuals.deploy.config import EnvironmentConfig
-from mathvisuals.deploy.errors import ConfigError
-from mathvisuals.deploy.model import StackSpec
+from mathvisuals.deploy.config import EnvironmentConfig, check_account
+from mathvisuals.deploy.errors import ConfigError, PreflightBlockedError
+from mathvisuals.deploy.gateway import Gateways
+from mathvisuals.deploy.model import Flags, StackSpec
+from mathvisuals.deploy.progress import Reporter
+from mathvisuals.deploy.stacks import StackDeployer
 
 TEMPLATE = Path("infra/bootstrap/template.yaml")
 MARKERS = ("Statement: [] # deploy-policy-1", "Statement: [] # deploy-policy-2")
 MANAGED_POLICY_LIMIT = 6144  # characters of a managed policy, whitespace not counted
+CREATE_LIMIT_SECONDS = 30 * 60.0
 _ENVELOPE = len('{"Version":"2012-10-17","Statement":[]}')
+
+
+def read_template(path: Path = TEMPLATE) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(
+            str(path),
+            "",
+            f"cannot read the bootstrap template: {exc.strerror}",
+            "run mathvisuals from the repository root (infra/ holds the templates)",
+        ) from exc
 
 
 def stack_name(config: EnvironmentConfig) -> str:
@@ -84,3 +102,40 @@ def spec(config: EnvironmentConfig, text: str, source: str, *, create_oidc: bool
         capabilities=("CAPABILITY_NAMED_IAM",),
         termination_protection=config.protection.termination_protection,
     )
+
+
+@dataclass(frozen=True)
+class BootstrapResult:
+    stack: str
+    result: str  # created | updated | unchanged | recreated
+    outputs: Mapping[str, str]
+
+
+def deploy(
+    config: EnvironmentConfig,
+    source: str,
+    gateways: Gateways,
+    reporter: Reporter,
+    *,
+    create_oidc: bool,
+    flags: Flags,
+    text: str,
+) -> BootstrapResult:
+    """Create or update the bootstrap stack in the configured account (admin credentials)."""
+    check_account(config, gateways.identity.account_id())
+    wanted = spec(config, text, source, create_oidc=create_oidc)
+    state = gateways.cloudformation.describe(wanted.name)
+    bucket = config.api.artifact_bucket
+    if not state.exists and gateways.artifacts.bucket_region(bucket) is not None:
+        raise PreflightBlockedError(
+            f"the artefact bucket {bucket} exists outside the {wanted.name} stack"
+        ).with_hint(
+            "empty and delete it, or set api.artifact_bucket to a new name, then run bootstrap"
+        )
+    reporter.step(wanted.name, "artefact bucket, OIDC provider, deploy role")
+    result = StackDeployer(gateways.cloudformation, reporter, flags=flags).deploy(
+        wanted, CREATE_LIMIT_SECONDS
+    )
+    outputs = gateways.cloudformation.describe(wanted.name).outputs
+    reporter.done(wanted.name, result)
+    return BootstrapResult(wanted.name, result, dict(outputs))

@@ -15,11 +15,10 @@ from pathlib import Path
 from typing import Protocol
 
 from mathvisuals.deploy import permissions
-from mathvisuals.deploy.config import EnvironmentConfig
+from mathvisuals.deploy.config import EnvironmentConfig, check_account
 from mathvisuals.deploy.context import DeployContext, StepResult
 from mathvisuals.deploy.errors import (
     CheckFailedError,
-    CredentialsError,
     DeploymentFailedError,
     PreflightBlockedError,
     WaitTimeoutError,
@@ -175,11 +174,7 @@ class Orchestrator:
     def preflight(self) -> None:
         self.context.reporter.step("preflight", "identity, permissions, ownership")
         account = self.gateways.identity.account_id()
-        if account != self.config.env.account_id:
-            raise CredentialsError(
-                f"the credentials are for account {account}, the config says "
-                f"{self.config.env.account_id}"
-            ).with_hint("use credentials for the configured account (AWS_PROFILE or OIDC role)")
+        check_account(self.config, account)
         if self.context.profile.simulates_permissions:
             self._simulate_permissions()
         self._probe_ownership()

@@ -11,6 +11,7 @@ from mathvisuals.deploy.config import EnvironmentConfig, load_config
 from mathvisuals.deploy.context import DeployContext
 from mathvisuals.deploy.errors import (
     CheckFailedError,
+    ConfigError,
     CredentialsError,
     DeploymentFailedError,
     LockHeldError,
@@ -451,3 +452,18 @@ def test_preflight_blocks_on_a_missing_action_and_names_bootstrap(
     )
     assert f"mathvisuals bootstrap --env {config.name}" in caught.value.hint
     assert orchestrator.result.mutations == []
+
+
+def test_the_example_account_id_says_what_to_put_there(tmp_path: Path) -> None:
+    from tests.deploy.fakes import FakeIdentity
+
+    prod = load_config(Path("infra/environments/prod.toml"))
+    assert prod.env.account_id == "123456789012"  # the example the file ships with
+    gateways = fake_gateways(identity=FakeIdentity("210987654321"))
+    orchestrator, _, _ = make(prod, tmp_path, gateways)
+    with pytest.raises(ConfigError) as caught:
+        orchestrator.preflight()
+    assert caught.value.exit_code == 3
+    message = f"{caught.value} {caught.value.hint}"
+    assert "env.account_id" in message and 'account_id = "210987654321"' in message
+    assert "\n" not in message

@@ -203,7 +203,7 @@ def rendered_statements(text: str) -> list[dict[str, object]]:
         pass
 
     Loader.add_multi_constructor("!", lambda loader, suffix, node: None)
-    body = yaml.load(text, Loader=Loader)  # noqa: S506 - a SafeLoader subclass
+    body = yaml.load(text, Loader=Loader)
     return [
         statement
         for resource in body["Resources"].values()
