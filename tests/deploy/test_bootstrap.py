@@ -103,7 +103,7 @@ def test_a_bucket_made_outside_the_stack_blocks(prod: EnvironmentConfig, moto: N
 
 def test_no_repository_is_a_config_error(moto: None) -> None:
     local = load_config(Path("infra/environments/local.toml"))
-    with pytest.raises(ConfigError, match="github.repository") as caught:
+    with pytest.raises(ConfigError, match=r"github\.repository") as caught:
         bootstrap.spec(local, bootstrap.read_template(), "local.toml", create_oidc=False)
     assert caught.value.exit_code == 3
 
