@@ -91,7 +91,7 @@ def test_the_installed_package_is_not_the_checkout(venv: Path) -> None:
         [str(venv / "bin" / "python"), "-c",
          "import mathvisuals, importlib.util as u; print(mathvisuals.__file__);"
          "print(u.find_spec('moto') is None, u.find_spec('pytest') is None)"],
-        capture_output=True, text=True, check=True, timeout=60,
+        cwd=venv, env=environment(venv), capture_output=True, text=True, check=True, timeout=60,
     ).stdout.split()  # fmt: skip
     assert Path(where[0]).is_relative_to(venv) and where[1:] == ["True", "True"]
 
