@@ -193,7 +193,10 @@ SCOPES = (
 def schema_permissions(region: str = "us-east-1") -> dict[str, tuple[str, ...]]:
     """Resource type -> its stack handlers' permissions, from cfn-lint's provider schemas."""
     schemas = resources.files("cfnlint").joinpath("data", "schemas")
-    index = json.loads(schemas.joinpath("providers", f"{region}.json").read_text("utf-8"))
+    provider = schemas.joinpath("providers", f"{region}.json")
+    if not provider.is_file():  # a region cfn-lint does not know: check reports it
+        provider = schemas.joinpath("providers", "us-east-1.json")
+    index = json.loads(provider.read_text("utf-8"))
     found: dict[str, tuple[str, ...]] = {}
     for kind in RESOURCE_TYPES:
         schema = json.loads(schemas.joinpath("resources", f"{index[kind]}.json").read_text("utf-8"))
