@@ -129,9 +129,16 @@ class Scope:
 
 
 # {p} partition, {r} region, {a} account, {env}, {bucket}, {fn} function, {api} api stack,
-# {stacks} each of our stacks, {role} the deploy role, {topic} the alarm topic.
+# {stacks} each of our stacks, {static} the static site's (in its region), {role} the deploy
+# role, {topic} the alarm topic.
+_OURS = "arn:{p}:cloudformation:{r}:{a}:stack/{stacks}/*"
 SCOPES = (
-    Scope("cloudformation", ("arn:{p}:cloudformation:{r}:{a}:stack/{stacks}/*",)),
+    Scope(
+        "cloudformation",
+        (_OURS, "arn:{p}:cloudformation:{r}:{a}:stack/{static}/*"),
+        ("cloudformation:DescribeStacks",),
+    ),
+    Scope("cloudformation", (_OURS,)),
     Scope(
         "cloudformation",
         ("*",),
@@ -292,6 +299,13 @@ def _render(text: str, values: Mapping[str, str]) -> str:
 
 
 def _expand(pattern: str, config: EnvironmentConfig, values: Mapping[str, str]) -> Iterator[str]:
+    if "{static}" in pattern:  # read only (its domain joins the allow-list), maybe elsewhere
+        if config.stacks.static_site:
+            region = config.stacks.static_site_region or config.env.region
+            yield _render(
+                pattern.replace("{static}", config.stacks.static_site), {**values, "r": region}
+            )
+        return
     if "{stacks}" not in pattern:
         yield _render(pattern, values)
         return

@@ -196,6 +196,12 @@ def test_scopes_are_least_privilege(prod: EnvironmentConfig) -> None:
     for action in ("iam:PutRolePolicy", "iam:DeleteRole", "iam:UpdateAssumeRolePolicy"):
         assert own not in by_action[action].resources
     assert "sts:GetCallerIdentity" not in by_action
+    # The static site's stack is read in its own region.
+    assert (
+        f"arn:aws:cloudformation:eu-west-1:{account}:stack/math-visuals-static-site/*"
+        in by_action["cloudformation:DescribeStacks"].resources
+    )
+    assert not any("static-site" in r for r in by_action["cloudformation:DeleteStack"].resources)
 
 
 def rendered_statements(text: str) -> list[dict[str, object]]:
