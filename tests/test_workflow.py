@@ -40,3 +40,37 @@ def test_workflow_shape() -> None:
     # No AWS CLI and no stored AWS keys: OIDC credentials and the tested CLI only.
     assert not any("aws " in run for run in runs)
     assert "AWS_SECRET_ACCESS_KEY" not in WORKFLOW.read_text()
+
+
+def test_every_action_is_pinned_to_a_commit_with_its_version() -> None:
+    import re
+
+    uses = [
+        line.strip()
+        for line in WORKFLOW.read_text().splitlines()
+        if line.strip().startswith(("- uses:", "uses:"))
+    ]
+    assert len(uses) >= 4
+    for line in uses:
+        assert re.search(r"@[0-9a-f]{40} # v\d+\.\d+\.\d+$", line), line
+
+
+def test_the_dependabot_config_the_workflow_names_exists() -> None:
+    assert ".github/dependabot.yml" in WORKFLOW.read_text()
+    config = yaml.safe_load(Path(".github/dependabot.yml").read_text())
+    ecosystems = {update["package-ecosystem"] for update in config["updates"]}
+    assert ecosystems == {"github-actions", "pip"}
+    result = subprocess.run(
+        [sys.executable, "-m", "check_jsonschema", "--builtin-schema", "vendor.dependabot",
+         ".github/dependabot.yml"],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_session_lasts_as_long_as_the_bootstrap_role_allows() -> None:
+    workflow = yaml.safe_load(WORKFLOW.read_text())
+    steps = workflow["jobs"]["deploy"]["steps"]
+    aws = next(s for s in steps if "configure-aws-credentials" in s.get("uses", ""))
+    template = Path("infra/bootstrap/template.yaml").read_text()
+    assert f"MaxSessionDuration: {aws['with']['role-duration-seconds']}" in template

@@ -10,6 +10,7 @@ import typer
 
 from mathvisuals.cli import (
     adopt,
+    bootstrap,
     check,
     down,
     github_secrets,
@@ -63,6 +64,7 @@ def boundary(command: F) -> F:
 COMMANDS: dict[str, Callable[..., None]] = {
     "serve": serve.serve,
     "check": check.check,
+    "bootstrap": bootstrap.bootstrap,
     "plan": plan.plan,
     "adopt": adopt.adopt,
     "up": up.up,

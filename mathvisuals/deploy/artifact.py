@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import importlib.metadata
+import importlib.util
 import json
 import logging
 import platform as _platform
@@ -33,7 +35,7 @@ from mathvisuals.deploy.errors import DeploymentFailedError
 
 log = logging.getLogger(__name__)
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+DISTRIBUTION = "mathvisuals"  # the installed distribution an artefact is built from
 CACHE_SUBDIR = Path(".mathvisuals", "cache", "artifact-deps")
 CACHE_FORMAT = 1  # bump when _clean_deps changes what a cached tree holds
 
@@ -124,19 +126,73 @@ def pinned_requirements(pyproject: Path) -> tuple[str, ...]:
     return requirements
 
 
+def installed_sources(
+    distribution: importlib.metadata.Distribution | None = None,
+) -> tuple[tuple[str, ...], dict[str, Path]]:
+    """The pins and package files of the installed distribution, not of a source checkout.
+
+    The pins are its unconditional ``Requires-Dist`` (``[project].dependencies``; extras carry
+    an ``extra ==`` marker). The files are those its RECORD lists under ``mathvisuals/``; an
+    editable install records none, so its package directory (the checkout) is read instead.
+    """
+    try:
+        dist = distribution or importlib.metadata.distribution(DISTRIBUTION)
+    except importlib.metadata.PackageNotFoundError as exc:
+        raise DeploymentFailedError(
+            f"the {DISTRIBUTION} distribution is not installed: pip install '.[deploy]'"
+        ) from exc
+    requirements: list[str] = []
+    for line in dist.requires or []:
+        requirement, _, marker = line.partition(";")
+        if "extra" in marker:
+            continue
+        if marker.strip():
+            raise DeploymentFailedError(
+                f"runtime dependency {line!r} is conditional; the artefact needs plain pins"
+            )
+        requirements.append(requirement.replace(" ", ""))
+    name = f"{dist.metadata['Name']} {dist.version}"
+    if not requirements:
+        raise DeploymentFailedError(f"{name} declares no runtime dependencies")
+    loose = [item for item in requirements if not _PIN.match(item)]
+    if loose:
+        raise DeploymentFailedError(
+            f"{name}: runtime dependencies must be pinned with '==': {', '.join(loose)}"
+        )
+    recorded = {
+        record.as_posix(): Path(str(dist.locate_file(record)))
+        for record in dist.files or []
+        if record.as_posix().startswith(f"{DISTRIBUTION}/")
+    }
+    if recorded:
+        files = {n: p for n, p in recorded.items() if _is_package_source(n)}
+        missing = sorted(n for n, p in files.items() if not p.is_file())
+        if missing:
+            raise DeploymentFailedError(
+                f"{name} is installed incompletely (no {missing[0]}); reinstall it"
+            )
+        return tuple(requirements), files
+    spec = importlib.util.find_spec(DISTRIBUTION)
+    if spec is None or spec.origin is None:
+        raise DeploymentFailedError(f"{name} records no package files and cannot be imported")
+    return tuple(requirements), package_files(Path(spec.origin).parent)
+
+
 def build_artifact(
     out_dir: Path,
     *,
     python_version: str | None = "3.12",
     platform: str = LAMBDA_PLATFORM,
-    source_root: Path = REPO_ROOT,
+    source_root: Path | None = None,
     cache_dir: Path | None = None,
     verify_import: bool | None = None,
     install: Installer = pip_install,
 ) -> Artifact:
     """Build ``out_dir/<sha256>.zip``.
 
-    ``python_version=None`` targets the running interpreter (the local sandbox). The import
+    The pins and package come from the installed distribution, or from a source tree
+    (``source_root``: its pyproject.toml and mathvisuals/). ``python_version=None`` targets the
+    running interpreter (the local sandbox). The import
     check runs when the target is this interpreter (``verify_import=None``), always (``True``:
     refused if the target cannot run here) or never (``False``).
     """
@@ -151,12 +207,19 @@ def build_artifact(
             f"{sys.version_info.major}.{sys.version_info.minor} on {sys.platform}/"
             f"{_platform.machine()}"
         )
-    requirements = pinned_requirements(source_root / "pyproject.toml")
+    if source_root is None:
+        requirements, package = installed_sources()
+    else:
+        requirements = pinned_requirements(source_root / "pyproject.toml")
+        package = package_files(source_root / DISTRIBUTION)
     deps = _cached_deps(
-        requirements, version, platform, cache_dir or source_root / CACHE_SUBDIR, install
+        requirements,
+        version,
+        platform,
+        cache_dir or (source_root or Path()) / CACHE_SUBDIR,
+        install,
     )
     files = _dep_files(deps)
-    package = package_files(source_root / "mathvisuals")
     clash = sorted(files.keys() & package.keys())
     if clash:
         raise DeploymentFailedError(f"dependencies ship package files: {', '.join(clash[:5])}")
@@ -286,16 +349,9 @@ def package_files(package: Path) -> dict[str, Path]:
         raise DeploymentFailedError(f"no package at {package}")
     files: dict[str, Path] = {}
     for path in package.rglob("*"):
-        relative = path.relative_to(package.parent)
-        name = relative.as_posix()
-        if (
-            not path.is_file()
-            or any(part == "__pycache__" or part.startswith(".") for part in relative.parts)
-            or path.suffix in (".pyc", ".pyo")
-            or name.startswith(EXCLUDED)
-        ):
-            continue
-        files[name] = path
+        name = path.relative_to(package.parent).as_posix()
+        if path.is_file() and _is_package_source(name):
+            files[name] = path
     return files
 
 
@@ -304,6 +360,16 @@ def lambda_architecture(platform: str = LAMBDA_PLATFORM) -> str | None:
     match = _MANYLINUX.match(platform)
     machine = match.group(3) if match is not None else ""
     return {"x86_64": "x86_64", "aarch64": "arm64"}.get(machine)
+
+
+def _is_package_source(name: str) -> bool:
+    """A package file the artefact ships: no bytecode, hidden files or deploy-only modules."""
+    parts = name.split("/")
+    return not (
+        any(part == "__pycache__" or part.startswith(".") for part in parts)
+        or name.endswith((".pyc", ".pyo"))
+        or name.startswith(EXCLUDED)
+    )
 
 
 def _write_zip(files: Mapping[str, Path], out_dir: Path) -> Artifact:

@@ -24,7 +24,7 @@ from pydantic import (
     model_validator,
 )
 
-from mathvisuals.deploy.errors import ConfigError, UsageError
+from mathvisuals.deploy.errors import ConfigError, CredentialsError, UsageError
 
 ENVIRONMENTS_DIR = Path("infra/environments")
 LOG_RETENTION_DAYS = frozenset(
@@ -291,6 +291,26 @@ class EnvironmentConfig(_Section):
     @property
     def tags(self) -> dict[str, str]:
         return {"app": "math-visuals", "env": self.name, "managed-by": "mathvisuals"}
+
+
+PLACEHOLDER_ACCOUNT = "123456789012"  # the example account of infra/environments/prod.toml
+
+
+def check_account(config: EnvironmentConfig, actual: str) -> None:
+    """The credentials' account is the configured one; the example id gets its own message."""
+    if actual == config.env.account_id:
+        return
+    if config.env.account_id == PLACEHOLDER_ACCOUNT:
+        raise ConfigError(
+            str(ENVIRONMENTS_DIR / f"{config.name}.toml"),
+            "env.account_id",
+            f"is still the example {PLACEHOLDER_ACCOUNT}",
+            f'put the 12-digit id of the AWS account to deploy into there: account_id = "{actual}"'
+            " if these credentials are for it",
+        )
+    raise CredentialsError(
+        f"the credentials are for account {actual}, the config says {config.env.account_id}"
+    ).with_hint("use credentials for the configured account (AWS_PROFILE or OIDC role)")
 
 
 def config_path(env: str | None, config: Path | None) -> Path:

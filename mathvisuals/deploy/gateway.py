@@ -202,8 +202,14 @@ class Parameters(Protocol):
 class Identity(Protocol):
     def account_id(self) -> str: ...
 
-    def missing_permissions(self, actions: Sequence[str]) -> list[str] | None:
-        """Actions the caller may not perform; ``None`` when simulation itself is not allowed."""
+    def missing_permissions(
+        self,
+        actions: Sequence[str],
+        resource: str = "*",
+        context: Mapping[str, str] | None = None,
+    ) -> list[str] | None:
+        """Actions the caller may not perform on ``resource`` with the request ``context``;
+        ``None`` when simulation itself is not allowed."""
         ...
 
 

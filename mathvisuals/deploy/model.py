@@ -10,6 +10,8 @@ from enum import Enum
 from typing import Literal
 
 StackRole = Literal["shared", "data", "api"]
+# The bootstrap stack is deployed by `mathvisuals bootstrap`, never by `up`.
+SpecRole = Literal["shared", "data", "api", "bootstrap"]
 
 PROTECTED_TYPES = frozenset(
     {"AWS::ElastiCache::ReplicationGroup", "AWS::EC2::VPC", "AWS::EC2::Subnet", "AWS::S3::Bucket"}
@@ -61,7 +63,7 @@ class ExportInfo:
 class StackSpec:
     """The desired stack: template, explicit parameters, tags, capabilities."""
 
-    role: StackRole
+    role: SpecRole
     name: str
     template_body: str
     parameters: Mapping[str, str]

@@ -14,11 +14,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from mathvisuals.deploy.config import EnvironmentConfig
+from mathvisuals.deploy import permissions
+from mathvisuals.deploy.config import EnvironmentConfig, check_account
 from mathvisuals.deploy.context import DeployContext, StepResult
 from mathvisuals.deploy.errors import (
     CheckFailedError,
-    CredentialsError,
     DeploymentFailedError,
     PreflightBlockedError,
     WaitTimeoutError,
@@ -42,30 +42,6 @@ from mathvisuals.deploy.token import fingerprint, generate_token, token_problems
 __all__ = ["BuiltArtifact", "Orchestrator", "PlanResult", "StepResult", "UpResult"]
 
 ROLES: tuple[StackRole, ...] = ("shared", "data", "api")
-
-# What `up` does in AWS, for the permission simulation (C6, B48).
-REQUIRED_ACTIONS = (
-    "cloudformation:CreateChangeSet", "cloudformation:ExecuteChangeSet",
-    "cloudformation:DescribeStacks", "cloudformation:DescribeStackEvents",
-    "cloudformation:DescribeChangeSet", "cloudformation:DeleteChangeSet",
-    "cloudformation:GetTemplate", "cloudformation:ListExports", "cloudformation:ListImports",
-    "cloudformation:UpdateTerminationProtection", "cloudformation:SetStackPolicy",
-    "secretsmanager:CreateSecret", "secretsmanager:DescribeSecret",
-    "secretsmanager:GetSecretValue", "secretsmanager:PutSecretValue",
-    "secretsmanager:TagResource", "ssm:GetParameters", "ssm:PutParameter",
-    "ssm:AddTagsToResource", "ssm:DeleteParameter", "s3:PutObject", "s3:GetObject",
-    "s3:GetBucketLocation", "s3:DeleteObject", "elasticache:CreateReplicationGroup",
-    "elasticache:ModifyReplicationGroup", "elasticache:DescribeReplicationGroups",
-    "elasticache:CreateCacheSubnetGroup", "ec2:CreateVpc", "ec2:CreateSubnet",
-    "ec2:CreateSecurityGroup", "ec2:AuthorizeSecurityGroupIngress", "iam:CreateRole",
-    "iam:AttachRolePolicy", "iam:PassRole", "lambda:CreateFunction",
-    "lambda:UpdateFunctionCode", "lambda:UpdateFunctionConfiguration",
-    "lambda:GetFunctionConfiguration", "lambda:InvokeFunction", "lambda:AddPermission",
-    "apigateway:POST", "apigateway:PATCH", "apigateway:GET", "logs:CreateLogGroup",
-    "logs:PutRetentionPolicy", "logs:PutMetricFilter", "logs:FilterLogEvents",
-    "cloudwatch:PutMetricAlarm", "sns:CreateTopic", "sns:ListSubscriptionsByTopic",
-    "sns:Subscribe",
-)  # fmt: skip
 
 
 class BuiltArtifact(Protocol):
@@ -200,22 +176,31 @@ class Orchestrator:
     def preflight(self) -> None:
         self.context.reporter.step("preflight", "identity, permissions, ownership")
         account = self.gateways.identity.account_id()
-        if account != self.config.env.account_id:
-            raise CredentialsError(
-                f"the credentials are for account {account}, the config says "
-                f"{self.config.env.account_id}"
-            ).with_hint("use credentials for the configured account (AWS_PROFILE or OIDC role)")
+        check_account(self.config, account)
         if self.context.profile.simulates_permissions:
-            missing = self.gateways.identity.missing_permissions(REQUIRED_ACTIONS)
-            if missing is None:
-                self.context.reporter.warn("permission simulation not allowed; continuing")
-            elif missing:
-                raise PreflightBlockedError(
-                    "the deploying principal lacks: " + ", ".join(missing[:12])
-                ).with_hint("grant these actions to the role used for deployment")
+            self._simulate_permissions()
         self._probe_ownership()
         guards.one_production(self.context, new_environment=self.flags.new_environment)
         self.context.record("preflight", "ok", f"account {account}")
+
+    def _simulate_permissions(self) -> None:
+        """Every action of the permission table, on a resource of the scope the bootstrap policy
+        gives it, with the context keys the real call carries (C6, B48)."""
+        missing: list[str] = []
+        for grant in permissions.grants(self.config):
+            resource, context = grant.simulation()
+            found = self.gateways.identity.missing_permissions(grant.actions, resource, context)
+            if found is None:
+                self.context.reporter.warn("permission simulation not allowed; continuing")
+                return
+            missing += found
+        if missing:
+            more = f" (and {len(missing) - 12} more)" if len(missing) > 12 else ""
+            raise PreflightBlockedError(
+                "the deploying principal lacks: " + ", ".join(missing[:12]) + more
+            ).with_hint(
+                f"mathvisuals bootstrap --env {self.config.name} creates a role that has them"
+            )
 
     def _probe_ownership(self) -> None:
         """Every name we are about to create is ours or absent (B1, B28); exit 6 otherwise."""

@@ -247,12 +247,21 @@ class FakeParameters:
 class FakeIdentity:
     account: str = "000000000000"
     missing: list[str] | None = field(default_factory=list)
+    simulated: list[tuple[tuple[str, ...], str, dict[str, str]]] = field(default_factory=list)
 
     def account_id(self) -> str:
         return self.account
 
-    def missing_permissions(self, actions: Sequence[str]) -> list[str] | None:
-        return self.missing
+    def missing_permissions(
+        self,
+        actions: Sequence[str],
+        resource: str = "*",
+        context: Mapping[str, str] | None = None,
+    ) -> list[str] | None:
+        self.simulated.append((tuple(actions), resource, dict(context or {})))
+        if self.missing is None:
+            return None
+        return [action for action in actions if action in self.missing]
 
 
 class FakeArtifacts:

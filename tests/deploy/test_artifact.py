@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import importlib.metadata
 import re
 import shutil
 import sys
@@ -20,19 +21,20 @@ from pathlib import Path
 import pytest
 
 from mathvisuals.deploy.artifact import (
-    REPO_ROOT,
     ZIP_EPOCH,
     Artifact,
     Installer,
     _runs_here,
     build_artifact,
     check_manifest,
+    installed_sources,
     load_artifact,
     pinned_requirements,
 )
 from mathvisuals.deploy.errors import DeploymentFailedError
 
 HERE = f"{sys.version_info.major}.{sys.version_info.minor}"
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 @dataclass(frozen=True)
@@ -334,6 +336,58 @@ def test_which_targets_run_here() -> None:
         assert _runs_here(HERE, f"manylinux_2_17_{machine}")
 
 
-def test_the_default_source_root_is_this_checkout() -> None:
-    assert (REPO_ROOT / "pyproject.toml").is_file()
-    assert (REPO_ROOT / "mathvisuals" / "api" / "lambda_handler.py").is_file()
+def test_the_installed_distribution_carries_the_pyproject_pins() -> None:
+    requirements, package = installed_sources()
+    assert requirements == pinned_requirements(REPO_ROOT / "pyproject.toml")
+    assert "mathvisuals/api/lambda_handler.py" in package
+    assert not [
+        name for name in package if name.startswith(("mathvisuals/deploy/", "mathvisuals/cli/"))
+    ]
+
+
+def fake_site(
+    root: Path, requires: Sequence[str], *, record: bool = True
+) -> importlib.metadata.Distribution:
+    """A non-editable install in ``root``: files, METADATA and a RECORD, no checkout anywhere."""
+    files = {
+        "mathvisuals/__init__.py": "",
+        "mathvisuals/api/lambda_handler.py": "handler = None\n",
+        "mathvisuals/deploy/artifact.py": "",
+        "mathvisuals/__pycache__/__init__.cpython-312.pyc": "x",
+    }
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text, encoding="utf-8")
+    info = root / "mathvisuals-0.1.0.dist-info"
+    info.mkdir()
+    metadata = ["Metadata-Version: 2.4", "Name: mathvisuals", "Version: 0.1.0"]
+    metadata += [f"Requires-Dist: {line}" for line in requires]
+    (info / "METADATA").write_text("\n".join(metadata) + "\n", encoding="utf-8")
+    if record:
+        rows = [*files, "mathvisuals-0.1.0.dist-info/METADATA", "../../bin/mathvisuals"]
+        (info / "RECORD").write_text("".join(f"{n},,\n" for n in rows), encoding="utf-8")
+    return importlib.metadata.PathDistribution(info)
+
+
+def test_a_non_editable_install_builds_from_its_recorded_files(tmp_path: Path) -> None:
+    dist = fake_site(
+        tmp_path, ["starlette==1.10.0", "redis==8.1.0", 'uvicorn==0.54.0; extra == "server"']
+    )
+    requirements, package = installed_sources(dist)
+    assert requirements == ("starlette==1.10.0", "redis==8.1.0")
+    assert sorted(package) == ["mathvisuals/__init__.py", "mathvisuals/api/lambda_handler.py"]
+    assert (
+        package["mathvisuals/api/lambda_handler.py"]
+        == tmp_path / "mathvisuals/api/lambda_handler.py"
+    )
+
+
+def test_an_installed_distribution_with_loose_or_missing_files_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(DeploymentFailedError, match=re.escape("starlette>=1.0")):
+        installed_sources(fake_site(tmp_path / "a", ["starlette>=1.0"]))
+    with pytest.raises(DeploymentFailedError, match="conditional"):
+        installed_sources(fake_site(tmp_path / "b", ['redis==8.1.0; python_version < "3.9"']))
+    broken = fake_site(tmp_path / "c", ["redis==8.1.0"])
+    (tmp_path / "c/mathvisuals/api/lambda_handler.py").unlink()
+    with pytest.raises(DeploymentFailedError, match="incompletely"):
+        installed_sources(broken)

@@ -11,6 +11,7 @@ from mathvisuals.deploy.config import EnvironmentConfig, load_config
 from mathvisuals.deploy.context import DeployContext
 from mathvisuals.deploy.errors import (
     CheckFailedError,
+    ConfigError,
     CredentialsError,
     DeploymentFailedError,
     LockHeldError,
@@ -401,3 +402,68 @@ def test_plan_previews_changes_and_the_replacement_guard(
     assert planner.result.mutations == []  # change sets were only described, then deleted
     assert cfn.calls[-1] == ("delete_change_set", config.stacks.data)
     assert cfn.describe(config.stacks.data).parameters["RedisNodeType"] == "cache.t4g.small"
+
+
+def simulating(missing: list[str]) -> tuple[TargetProfile, Gateways]:
+    from dataclasses import replace
+
+    from tests.deploy.fakes import FakeIdentity
+
+    return replace(LOCAL, simulates_permissions=True), fake_gateways(
+        identity=FakeIdentity(missing=missing)
+    )
+
+
+def test_preflight_simulates_the_whole_table_where_the_policy_scopes_it(
+    config: EnvironmentConfig, tmp_path: Path
+) -> None:
+    from mathvisuals.deploy import permissions
+
+    profile, gateways = simulating([])
+    orchestrator, _, _ = make(config, tmp_path, gateways, profile=profile)
+    orchestrator.preflight()
+    simulated = gateways.identity.simulated  # type: ignore[attr-defined]
+    actions = {a for batch, _, _ in simulated for a in batch}
+    assert actions == set(permissions.all_actions()) - permissions.NO_PERMISSION_NEEDED
+    where = {a: (resource, context) for batch, resource, context in simulated for a in batch}
+    account, region = config.env.account_id, config.env.region
+    assert where["secretsmanager:PutSecretValue"][0].startswith(
+        f"arn:aws:secretsmanager:{region}:{account}:secret:math-visuals/{config.name}/"
+    )
+    assert where["iam:PassRole"] == (
+        f"arn:aws:iam::{account}:role/{config.stacks.api}-example",
+        {"iam:PassedToService": "lambda.amazonaws.com"},
+    )
+    assert where["cloudformation:ListChangeSets"][0].startswith(
+        f"arn:aws:cloudformation:{region}:{account}:stack/"
+    )
+
+
+def test_preflight_blocks_on_a_missing_action_and_names_bootstrap(
+    config: EnvironmentConfig, tmp_path: Path
+) -> None:
+    profile, gateways = simulating(["elasticache:ListTagsForResource", "iam:GetRole"])
+    orchestrator, _, _ = make(config, tmp_path, gateways, profile=profile)
+    with pytest.raises(PreflightBlockedError) as caught:
+        orchestrator.preflight()
+    assert caught.value.exit_code == 6
+    assert "iam:GetRole" in str(caught.value) and "elasticache:ListTagsForResource" in str(
+        caught.value
+    )
+    assert f"mathvisuals bootstrap --env {config.name}" in caught.value.hint
+    assert orchestrator.result.mutations == []
+
+
+def test_the_example_account_id_says_what_to_put_there(tmp_path: Path) -> None:
+    from tests.deploy.fakes import FakeIdentity
+
+    prod = load_config(Path("infra/environments/prod.toml"))
+    assert prod.env.account_id == "123456789012"  # the example the file ships with
+    gateways = fake_gateways(identity=FakeIdentity("210987654321"))
+    orchestrator, _, _ = make(prod, tmp_path, gateways)
+    with pytest.raises(ConfigError) as caught:
+        orchestrator.preflight()
+    assert caught.value.exit_code == 3
+    message = f"{caught.value} {caught.value.hint}"
+    assert "env.account_id" in message and 'account_id = "210987654321"' in message
+    assert "\n" not in message

@@ -19,8 +19,9 @@ from mathvisuals.deploy.parameters import STACK_ROLES, Live, stack_parameters
 ROOT = Path(__file__).resolve().parents[2]
 ENVIRONMENTS = ("prod", "local")
 
-# api.md §2.4, plus /api/health.
+# api.md §2.4, plus /api/health and the OpenAPI document.
 ROUTE_KEYS = {
+    "GET /api/openapi.json",
     "ANY /api/examples",
     "ANY /api/examples/{proxy+}",
     "ANY /api/svg",
@@ -548,3 +549,20 @@ def test_api_role_has_only_the_vpc_access_policy() -> None:
 def _role_id() -> str:
     (logical_id,) = _resources("api", "AWS::IAM::Role")
     return str(logical_id)
+
+
+def test_every_readme_route_reaches_the_function_through_the_gateway() -> None:
+    """Each path of the README's route table matches a route key (exact, or under {proxy+})."""
+    routes = _resources("api", "AWS::ApiGatewayV2::Route").values()
+    keys = [str(r["Properties"]["RouteKey"]).split(" ", 1)[1] for r in routes]
+    table = (ROOT / "README.md").read_text().split("## Routes", 1)[1].split("\n\n", 2)[1]
+    paths = [p.replace("<slug>", "x") for p in re.findall(r"`(/[^`]+)`", table)]
+    assert "/api/openapi.json" in paths and len(paths) >= 10
+
+    def routed(path: str) -> bool:
+        return any(
+            path == key or (key.endswith("/{proxy+}") and path.startswith(key[: -len("{proxy+}")]))
+            for key in keys
+        )
+
+    assert [path for path in paths if not routed(path)] == []

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from botocore.exceptions import (
@@ -57,19 +57,26 @@ class AwsIdentity(Gateway):
     def account_id(self) -> str:
         return str(self._identity()["Account"])
 
-    def missing_permissions(self, actions: Sequence[str]) -> list[str] | None:
+    def missing_permissions(
+        self,
+        actions: Sequence[str],
+        resource: str = "*",
+        context: Mapping[str, str] | None = None,
+    ) -> list[str] | None:
         principal = principal_arn(str(self._identity()["Arn"]))
         if principal is None:
             return None  # root and federated users cannot be simulated
         if not actions:
             return []
         try:
-            decisions = self._simulate(principal, actions)
+            decisions = self._simulate(principal, actions, resource, context or {})
         except ClientError as exc:
             if error_code(exc) == "NoSuchEntity" and ":role/" in principal:
                 # An assumed-role ARN drops the role's path: ask IAM for the real ARN.
                 try:
-                    decisions = self._simulate(self._role_arn(principal), actions)
+                    decisions = self._simulate(
+                        self._role_arn(principal), actions, resource, context or {}
+                    )
                 except ClientError as again:
                     if error_code(again) in DENIED_CODES:
                         return None
@@ -85,12 +92,25 @@ class AwsIdentity(Gateway):
         role = principal.rsplit("/", 1)[1]
         return str(self._raw("GetRole", lambda: self._iam.get_role(RoleName=role))["Role"]["Arn"])
 
-    def _simulate(self, principal: str, actions: Sequence[str]) -> dict[str, str]:
+    def _simulate(
+        self, principal: str, actions: Sequence[str], resource: str, context: Mapping[str, str]
+    ) -> dict[str, str]:
+        extra: dict[str, Any] = {}
+        if resource != "*":
+            extra["ResourceArns"] = [resource]
+        if context:
+            extra["ContextEntries"] = [
+                {"ContextKeyName": key, "ContextKeyValues": [value], "ContextKeyType": "string"}
+                for key, value in context.items()
+            ]
+
         def pages() -> dict[str, str]:
             paginator = self._iam.get_paginator("simulate_principal_policy")
             return {
                 str(result["EvalActionName"]): str(result["EvalDecision"])
-                for page in paginator.paginate(PolicySourceArn=principal, ActionNames=list(actions))
+                for page in paginator.paginate(
+                    PolicySourceArn=principal, ActionNames=list(actions), **extra
+                )
                 for result in page.get("EvaluationResults", [])
             }
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
+from mathvisuals.deploy.check.bootstrap import bootstrap_findings
 from mathvisuals.deploy.check.coverage import capabilities, coverage_findings
 from mathvisuals.deploy.check.findings import Finding, Report, build_report
 from mathvisuals.deploy.check.graph import import_findings
@@ -31,8 +32,11 @@ TEMPLATE_FILE = "template.yaml"
 
 
 def template_paths(templates_dir: Path) -> dict[str, Path]:
-    """``<dir>/shared/template.yaml`` and so on, in deploy order."""
-    return {role: templates_dir / role / TEMPLATE_FILE for role in STACK_ROLES}
+    """``<dir>/shared/template.yaml`` and so on, in deploy order; bootstrap when present."""
+    paths = {role: templates_dir / role / TEMPLATE_FILE for role in STACK_ROLES}
+    if (templates_dir / "bootstrap" / TEMPLATE_FILE).is_file():
+        paths["bootstrap"] = templates_dir / "bootstrap" / TEMPLATE_FILE
+    return paths
 
 
 def run_checks(
@@ -90,4 +94,7 @@ def check_environment(
     findings += auth_secret_export(stacks, config, source)
     findings += import_findings(stacks)
     findings += token_findings(token_file)
+    if "bootstrap" in paths:  # cfn-lint only in a region it knows (MV165 said so above)
+        lint_bootstrap = lint and known_region(region)
+        findings += bootstrap_findings(config, paths["bootstrap"], lint=lint_bootstrap)
     return build_report(findings, {stack.role: capabilities(stack.template) for stack in stacks})

@@ -115,3 +115,34 @@ def test_simulation_not_allowed_is_none(backoff: Backoff) -> None:
     )
     with sts_stub, iam_stub:
         assert AwsIdentity(sts, iam, backoff=backoff).missing_permissions(["s3:PutObject"]) is None
+
+
+def test_missing_permissions_passes_the_scoped_resource_and_the_context(backoff: Backoff) -> None:
+    sts, sts_stub = stub("sts")
+    iam, iam_stub = stub("iam")
+    sts_stub.add_response(
+        "get_caller_identity", caller(f"arn:aws:sts::{ACCOUNT}:assumed-role/Deployer/x")
+    )
+    role = f"arn:aws:iam::{ACCOUNT}:role/math-visuals-api-example"
+    iam_stub.add_response(
+        "simulate_principal_policy",
+        {"EvaluationResults": [{"EvalActionName": "iam:PassRole", "EvalDecision": "allowed"}]},
+        {
+            "PolicySourceArn": f"arn:aws:iam::{ACCOUNT}:role/Deployer",
+            "ActionNames": ["iam:PassRole"],
+            "ResourceArns": [role],
+            "ContextEntries": [
+                {
+                    "ContextKeyName": "iam:PassedToService",
+                    "ContextKeyValues": ["lambda.amazonaws.com"],
+                    "ContextKeyType": "string",
+                }
+            ],
+        },
+    )
+    with sts_stub, iam_stub:
+        identity = AwsIdentity(sts, iam, backoff=backoff)
+        found = identity.missing_permissions(
+            ["iam:PassRole"], role, {"iam:PassedToService": "lambda.amazonaws.com"}
+        )
+    assert found == []
