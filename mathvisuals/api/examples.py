@@ -45,7 +45,7 @@ async def _dispatch(ex: Exchange) -> Response:
         return ex.respond({**ex.meta, "entries": [_entry(ex, entry) for entry in entries]})
     if method == "DELETE":
         target = ex.query("path")
-        if not target:
+        if not target or not target.strip():
             return ex.respond({"error": "Missing path parameter"}, 400)
         await repo.delete(target)
         ex.stored()
