@@ -171,9 +171,9 @@ class Exchange:
         return Response(None, 204, self.headers)
 
     def not_allowed(self, allow: str | None = None) -> Response:
+        """405 with ``Allow``: ``allow``, else the family's advertised methods."""
         headers = dict(self.headers)
-        if allow:
-            headers["Allow"] = allow
+        headers["Allow"] = allow or self.family.methods
         return json_response({"error": "Method Not Allowed"}, 405, headers)
 
     def unavailable(self, exc: StoreUnavailableError) -> None:
