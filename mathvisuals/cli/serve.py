@@ -40,14 +40,14 @@ def serve(
             help="Seconds a request's line and headers may take to arrive; later → 408 "
             "and the connection is closed.",
         ),
-    ] = 10.0,  # mathvisuals.api.server.HEADER_TIMEOUT_S
+    ] = 10.0,  # serve_protocol.HEADER_TIMEOUT_S
     body_timeout: Annotated[
         float,
         typer.Option(
             min=0.1,
             help="Seconds a request body may take after its headers; later → connection closed.",
         ),
-    ] = 30.0,  # mathvisuals.api.server.BODY_TIMEOUT_S
+    ] = 30.0,  # serve_protocol.BODY_TIMEOUT_S
 ) -> None:
     """Serve the storage API over HTTP.
 
@@ -60,8 +60,8 @@ def serve(
     """
     import uvicorn
 
-    from mathvisuals.api.server import DeadlineHttpToolsProtocol, deadline_protocol
     from mathvisuals.api.startup import build_app
+    from mathvisuals.cli.serve_protocol import DeadlineHttpToolsProtocol, deadline_protocol
     from mathvisuals.settings import Settings
 
     # uvloop and httptools (with read deadlines, which uvicorn lacks): the fastest loop and

@@ -1,4 +1,4 @@
-"""uvicorn's HTTP protocol with request read deadlines (issue #13).
+"""uvicorn's HTTP protocol with request read deadlines, for `mathvisuals serve` (issue #13).
 
 uvicorn bounds only the idle time between requests (``timeout_keep_alive``, reset on every
 byte received), so a client that sends half a request, or trickles it, holds a connection
