@@ -6,6 +6,10 @@ import pytest
 from starlette.testclient import TestClient
 
 from mathvisuals import jsonfmt
+from mathvisuals.api.app import create_app
+from mathvisuals.logs import EventLog, MemorySink
+from mathvisuals.settings import Settings
+from mathvisuals.store import open_store
 
 JSON_ROUTES = [
     ("PUT", "/api/examples?path=/big"),
@@ -47,3 +51,34 @@ def test_delete_with_a_blank_path_is_400(client: TestClient, blank: str) -> None
     response = client.delete(f"/api/examples?path={blank}")
     assert response.status_code == 400
     assert response.json() == {"error": "Missing path parameter"}
+
+
+@pytest.mark.anyio
+async def test_a_client_gone_mid_body_is_a_400_not_an_unhandled_error() -> None:
+    """serve's body deadline closes the connection; the handler then sees a disconnect."""
+    settings = Settings.from_env({})
+    sink = MemorySink()
+    app = create_app(settings, open_store(settings.redis), log=EventLog(sink))
+    messages = [
+        {"type": "http.request", "body": b'{"examples":', "more_body": True},
+        {"type": "http.disconnect"},
+    ]
+    sent: list[dict[str, object]] = []
+
+    async def receive() -> dict[str, object]:
+        return messages.pop(0) if messages else {"type": "http.disconnect"}
+
+    async def send(message: dict[str, object]) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "method": "PUT",
+        "path": "/api/examples",
+        "raw_path": b"/api/examples",
+        "query_string": b"path=/cut",
+        "headers": [(b"content-length", b"100")],
+    }
+    await app(scope, receive, send)  # type: ignore[arg-type]
+    assert sent[0]["status"] == 400
+    assert sink.events("http.unhandled_error") == []
