@@ -59,7 +59,7 @@ async def test_a_client_gone_mid_body_is_a_400_not_an_unhandled_error() -> None:
     settings = Settings.from_env({})
     sink = MemorySink()
     app = create_app(settings, open_store(settings.redis), log=EventLog(sink))
-    messages = [
+    messages: list[dict[str, object]] = [
         {"type": "http.request", "body": b'{"examples":', "more_body": True},
         {"type": "http.disconnect"},
     ]
