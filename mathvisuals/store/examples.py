@@ -54,7 +54,7 @@ class ExamplesRepository:
             found = None
         if found is not None:
             if raw != canon:
-                cleanup.append(Unindex(INDEX, raw, present=(key(canon),)))
+                cleanup.append(Unindex(INDEX, raw))
             await repair(self._store, cleanup)
             return sanitize_entry(canon, found, _now())
         legacy = decode(values[1]) if len(values) > 1 else None
@@ -129,17 +129,13 @@ class ExamplesRepository:
                 found = None
             if found is not None:
                 entries.append(sanitize_entry(canon, found, now))
-                cleanup += [Unindex(INDEX, m, present=(key(canon),)) for m in group if m != canon]
+                cleanup += [Unindex(INDEX, m) for m in group if m != canon]
                 continue
             candidates = [m for m in group if m != canon]
             usable = [m for m in candidates if isinstance(decode(by_key[key(m)]), dict)]
             if usable:
                 migrations.append((usable[0], canon))
-                cleanup += [
-                    Unindex(INDEX, m, present=(key(usable[0]),))
-                    for m in candidates
-                    if m != usable[0]
-                ]
+                cleanup += [Unindex(INDEX, m) for m in candidates if m != usable[0]]
             else:
                 cleanup += [self._dangling(canon, m, by_key[key(m)]) for m in group]
         await repair(self._store, cleanup)

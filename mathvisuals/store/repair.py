@@ -16,13 +16,16 @@ from mathvisuals.store.base import Delete, Op, SRem, Store, Tx
 
 @dataclass(frozen=True, slots=True)
 class Unindex:
-    """SREM ``member`` from ``index`` while every ``missing`` key is still missing and every
-    ``present`` key still exists (a duplicate member of an entry that is kept)."""
+    """SREM ``member`` from ``index`` while every ``missing`` key is still missing.
+
+    With no ``missing`` keys the SREM is unconditional: a legacy duplicate of an entry that
+    is kept, a member that normalises to nothing. No writer ever adds those members back, so
+    they need no WATCH (and the hot GET of a legacy path stays two round trips).
+    """
 
     index: str
     member: str
     missing: tuple[str, ...] = ()
-    present: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,16 +47,14 @@ def _keys(repairs: Sequence[Repair]) -> list[str]:
         if isinstance(item, Purge):
             keys[item.key] = None
         else:
-            keys.update(dict.fromkeys(item.missing + item.present))
+            keys.update(dict.fromkeys(item.missing))
     return list(keys)
 
 
 def _still_true(item: Repair, values: dict[str, str | None]) -> bool:
     if isinstance(item, Purge):
         return values[item.key] == item.value
-    return all(values[k] is None for k in item.missing) and all(
-        values[k] is not None for k in item.present
-    )
+    return all(values[k] is None for k in item.missing)
 
 
 def _ops(item: Repair) -> list[Op]:
@@ -67,6 +68,9 @@ async def repair(store: Store, repairs: Sequence[Repair], *, lock: str = "") -> 
     if not repairs:
         return
     keys = _keys(repairs)
+    if not keys:
+        await store.write([op for item in repairs for op in _ops(item)])
+        return
 
     async def apply(tx: Tx) -> tuple[Sequence[Op], None]:
         values = dict(zip(keys, await tx.get(keys), strict=True)) if keys else {}
