@@ -90,8 +90,13 @@ def loads(data: bytes | str, *, max_depth: int | None = MAX_DEPTH) -> Any:
 
 
 def _js_int(text: str) -> int | float:
-    value = int(text)
-    return value if abs(value) < 2**63 else float(value)
+    value = int(text)  # ValueError beyond Python's 4300-digit limit
+    if abs(value) < 2**63:
+        return value
+    try:
+        return float(value)
+    except OverflowError as exc:  # beyond a double (309+ digits)
+        raise InvalidJSONError("integer literal out of range") from exc
 
 
 def dumps(value: Any) -> bytes:

@@ -86,12 +86,22 @@ def write(rows: Sequence[Row], path: Path, *, quick: bool, seconds: float) -> Pa
 
 
 def _commit() -> str:
-    """The checked-out commit, read from .git without running git."""
-    head = REPO / ".git" / "HEAD"
+    """The checked-out commit, read from .git without running git (worktrees included)."""
+    git = REPO / ".git"
     try:
-        ref = head.read_text(encoding="utf-8").strip()
-        if ref.startswith("ref: "):
-            return (REPO / ".git" / ref[5:]).read_text(encoding="utf-8").strip()[:10]
-        return ref[:10]
+        if git.is_file():  # a worktree: "gitdir: <path>", refs live in its common dir
+            git = (
+                REPO / git.read_text(encoding="utf-8").strip().removeprefix("gitdir: ")
+            ).resolve()
+        ref = (git / "HEAD").read_text(encoding="utf-8").strip()
+        if not ref.startswith("ref: "):
+            return ref[:10]
+        common = git
+        if (git / "commondir").is_file():
+            common = (git / (git / "commondir").read_text(encoding="utf-8").strip()).resolve()
+        for base in (git, common):
+            if (base / ref[5:]).is_file():
+                return (base / ref[5:]).read_text(encoding="utf-8").strip()[:10]
+        return "unknown"
     except OSError:
         return "unknown"

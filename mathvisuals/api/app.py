@@ -227,6 +227,10 @@ def create_app(
     dispatcher = Dispatcher(ctx)
 
     async def openapi_document(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope.get("method", "GET").upper() not in ("GET", "HEAD"):
+            refusal = json_response({"error": "Method Not Allowed"}, 405, {"Allow": "GET, HEAD"})
+            await refusal(scope, receive, send)
+            return
         await openapi.response()(scope, receive, send)
 
     async def root(scope: Scope, receive: Receive, send: Send) -> None:

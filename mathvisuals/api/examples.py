@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.responses import Response
 
 from mathvisuals.api.errors import EXAMPLES, guarded
-from mathvisuals.api.http import Exchange, as_object, json_response
+from mathvisuals.api.http import Exchange, as_object
 from mathvisuals.model.clock import iso_now
 from mathvisuals.model.examples import sanitize_entry, validate_payload
 from mathvisuals.model.paths import normalize_path
@@ -45,7 +45,7 @@ async def _dispatch(ex: Exchange) -> Response:
         return ex.respond({**ex.meta, "entries": [_entry(ex, entry) for entry in entries]})
     if method == "DELETE":
         target = ex.query("path")
-        if not target:
+        if not target or not target.strip():
             return ex.respond({"error": "Missing path parameter"}, 400)
         await repo.delete(target)
         ex.stored()
@@ -70,4 +70,4 @@ async def _dispatch(ex: Exchange) -> Response:
         await repo.write(raw, canon, entry)
         ex.stored()
         return ex.respond(_entry(ex, entry))
-    return json_response({"error": "Method Not Allowed"}, 405, ex.headers)
+    return ex.not_allowed()

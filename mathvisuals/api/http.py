@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from mathvisuals import jsonfmt
@@ -171,9 +171,9 @@ class Exchange:
         return Response(None, 204, self.headers)
 
     def not_allowed(self, allow: str | None = None) -> Response:
+        """405 with ``Allow``: ``allow``, else the family's advertised methods."""
         headers = dict(self.headers)
-        if allow:
-            headers["Allow"] = allow
+        headers["Allow"] = allow or self.family.methods
         return json_response({"error": "Method Not Allowed"}, 405, headers)
 
     def unavailable(self, exc: StoreUnavailableError) -> None:
@@ -195,11 +195,16 @@ async def read_body(request: Request, limit: int) -> bytes:
         raise BodyError(413, "Request body too large")
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise BodyError(413, "Request body too large")
-        chunks.append(chunk)
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise BodyError(413, "Request body too large")
+            chunks.append(chunk)
+    except ClientDisconnect as exc:
+        # A client gone mid-body (or cut by serve's body deadline): an unusable body, not a
+        # server error; nobody reads the answer.
+        raise BodyError(400, "Invalid JSON body") from exc
     return b"".join(chunks)
 
 

@@ -54,12 +54,26 @@ async def handle_figure(ex: Exchange) -> Response:
     return _headers_only(ex, await _serve(ex, FIGURE))
 
 
+# FIX-O: an archived SVG opened directly renders as a document in the site's origin; this
+# policy forbids every script (and, with ``sandbox``, gives it a unique origin) while inline
+# styles and embedded data: images keep it looking right. <img> previews never run script.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'none'; style-src 'unsafe-inline'; img-src data:; font-src data:; sandbox"
+)
+SAFETY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+}
+
+
 def _headers_only(ex: Exchange, response: Response) -> Response:
-    """HEAD: the same headers (Content-Length included), no body.
+    """Every raw answer gets the FIX-O headers; HEAD: the same headers, no body.
 
     Starlette's Response sends its body even for HEAD; uvicorn drops it, but Mangum would pass
     it on to API Gateway.
     """
+    for name, value in SAFETY_HEADERS.items():
+        response.headers.setdefault(name, value)
     if ex.method == "HEAD":
         response.body = b""
     return response

@@ -8,7 +8,7 @@ from typing import Any
 from starlette.responses import Response
 
 from mathvisuals.api.errors import EXAMPLES, guarded
-from mathvisuals.api.http import Exchange, as_object
+from mathvisuals.api.http import BodyError, Exchange, as_object
 from mathvisuals.model import trash as rules
 from mathvisuals.model.clock import iso_now
 from mathvisuals.store.base import StoreUnavailableError
@@ -47,7 +47,7 @@ async def _dispatch(ex: Exchange) -> Response:
         ex.stored()
         return ex.respond({**ex.meta, "entries": await items(ex, records)})
     if method == "POST":
-        body = as_object(await ex.json_body())
+        body = await _object_body(ex)
         records = await repo.post(body)
         ex.stored()
         return ex.respond({**ex.meta, "entries": await items(ex, records)})
@@ -55,7 +55,7 @@ async def _dispatch(ex: Exchange) -> Response:
         entry_id = ex.query("entryId")
         if entry_id is not None:
             return await _delete_one(ex, repo, entry_id.strip())
-        body = as_object(await ex.json_body())
+        body = await _object_body(ex)
         raw_ids = body.get("ids")
         ids = (
             [i.strip() for i in raw_ids if isinstance(i, str) and i.strip()]
@@ -69,6 +69,14 @@ async def _dispatch(ex: Exchange) -> Response:
         ex.stored()
         return ex.respond({**ex.meta, "removed": removed, "entries": await items(ex, records)})
     return ex.not_allowed()
+
+
+async def _object_body(ex: Exchange) -> dict[str, Any]:
+    """The body's fields; a JSON ``null`` is refused (upstream crashed reading its fields)."""
+    body = await ex.json_body()
+    if body is None:
+        raise BodyError(400, "Invalid JSON body")
+    return as_object(body)
 
 
 async def _delete_one(ex: Exchange, repo: TrashRepository, entry_id: str) -> Response:

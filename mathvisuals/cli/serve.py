@@ -33,27 +33,46 @@ def serve(
             "measured in docs/performance.md). Not with --with-redis.",
         ),
     ] = 1,
+    header_timeout: Annotated[
+        float,
+        typer.Option(
+            min=0.1,
+            help="Seconds a request's line and headers may take to arrive; later → 408 "
+            "and the connection is closed.",
+        ),
+    ] = 10.0,  # serve_protocol.HEADER_TIMEOUT_S
+    body_timeout: Annotated[
+        float,
+        typer.Option(
+            min=0.1,
+            help="Seconds a request body may take after its headers; later → connection closed.",
+        ),
+    ] = 30.0,  # serve_protocol.BODY_TIMEOUT_S
 ) -> None:
     """Serve the storage API over HTTP.
 
     Reads the REDIS_* variables (REDIS_HOST or REDIS_ENDPOINT, REDIS_PORT, REDIS_PASSWORD,
     REDIS_TLS, REDIS_TLS_CA_FILE, or REDIS_URL) from the environment: fully configured means
     kv mode (Redis); none set means memory mode (nothing persists). Logs are JSON lines on
-    stdout.
+    stdout. Half-sent requests time out (--header-timeout, --body-timeout).
+
+    Example: mathvisuals serve --port 8080 --header-timeout 5
     """
     import uvicorn
 
     from mathvisuals.api.startup import build_app
+    from mathvisuals.cli.serve_protocol import DeadlineHttpToolsProtocol, deadline_protocol
     from mathvisuals.settings import Settings
 
-    # uvloop and httptools: the fastest loop and parser uvicorn offers. gc.freeze() once the
-    # app is built: the full collections then skip the ~40,000 objects of the imported modules
-    # (a ~25 ms pause each, seen at p99 in docs/performance.md).
+    # uvloop and httptools (with read deadlines, which uvicorn lacks): the fastest loop and
+    # parser uvicorn offers. gc.freeze() once the app is built: the full collections then skip
+    # the ~40,000 objects of the imported modules (a ~25 ms pause each, docs/performance.md).
+    protocol = deadline_protocol(header_timeout, body_timeout)
     options: dict[str, Any] = {
         "host": host,
         "port": port,
         "loop": "uvloop",
-        "http": "httptools",
+        "http": protocol,
         "log_level": "warning",
         "access_log": False,
         "lifespan": "on",
@@ -61,6 +80,10 @@ def serve(
     if workers > 1:
         if with_redis:
             raise typer.BadParameter("--workers needs REDIS_* settings, not --with-redis")
+        if protocol is not DeadlineHttpToolsProtocol:
+            raise typer.BadParameter(
+                "--header-timeout/--body-timeout other than 10/30 need one process: drop --workers"
+            )
         typer.echo(
             f"serving the API at http://{host}:{port}/api/health ({workers} workers)", err=True
         )

@@ -34,6 +34,16 @@ def sanitize_color(value: object) -> str | None:
     return "#" + digits[:6]
 
 
+def sanitize_color_list(values: list[Any]) -> list[str]:
+    """A group's colours in order, everything else dropped, at most 48 (§13.2).
+
+    Dropping, not keeping a default in place: ``["red", "#abc"]`` puts ``#aabbcc`` in the
+    group's first slot. (A flat 48-slot list stays positional: §13.3.)
+    """
+    colors = [color for value in values if (color := sanitize_color(value)) is not None]
+    return colors[:MAX_COLORS]
+
+
 def default_settings(now: str) -> dict[str, Any]:
     return normalize_settings({}, now)
 
@@ -124,10 +134,8 @@ def _overlay_groups(groups: GroupPalettes, source: dict[Any, Any]) -> None:
         values = incoming.get(group)
         if not isinstance(values, list):
             continue
-        for position, value in enumerate(values[: len(colors)]):
-            color = sanitize_color(value)
-            if color is not None:
-                colors[position] = color
+        for position, color in enumerate(sanitize_color_list(values)[: len(colors)]):
+            colors[position] = color
 
 
 def _overlay_flat(groups: GroupPalettes, flat: list[Any]) -> None:

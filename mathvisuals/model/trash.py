@@ -132,13 +132,13 @@ def merge(
     Like upstream's writer, the stored list is sanitised again before it is written back.
     """
     incoming = sanitize_list(batch, now, make_id)
+    requested = _as_int(limit)
+    keep = max(1, requested) if requested is not None else MAX_ENTRIES
     if replace is True:
-        return incoming[:MAX_ENTRIES]
+        return _replace(existing, incoming, keep, now, make_id)
     if not incoming:
         return None
     append = mode == "append"
-    requested = _as_int(limit)
-    keep = max(1, requested) if requested is not None else MAX_ENTRIES
     current = sanitize_list(list(existing), now, make_id)
     winners = {record["id"]: record for record in current}
     winners.update((record["id"], record) for record in incoming)
@@ -147,6 +147,26 @@ def merge(
     merged = merged[-keep:] if append else merged[:keep]
     # The writer caps every stored list at its first 200 items, whatever the mode.
     return merged[:MAX_ENTRIES]
+
+
+def _replace(
+    existing: Sequence[Mapping[str, object]],
+    incoming: list[Record],
+    keep: int,
+    now: str,
+    make_id: Callable[[], str],
+) -> list[Record] | None:
+    """FIX-P: the posted records first, then the stored ones not posted, capped at ``keep``.
+
+    Upstream stored the posted list alone, so the front end's empty history import emptied
+    the shared trash; only the cap can push an entry out here. None when nothing changes.
+    """
+    current = sanitize_list(list(existing), now, make_id)
+    if not incoming and len(current) <= keep:
+        return None
+    posted = {record["id"] for record in incoming}
+    merged = [*incoming, *(record for record in current if record["id"] not in posted)]
+    return merged[:keep][:MAX_ENTRIES]
 
 
 def remove_ids(existing: Sequence[Mapping[str, object]], ids: object) -> tuple[list[Record], int]:

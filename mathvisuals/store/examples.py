@@ -9,6 +9,7 @@ from mathvisuals.model.clock import iso_now as _now
 from mathvisuals.model.examples import sanitize_entry
 from mathvisuals.model.paths import normalize_path
 from mathvisuals.store.base import Delete, Op, SAdd, Set, SRem, Store, Tx
+from mathvisuals.store.repair import Purge, Repair, Unindex, repair
 from mathvisuals.store.values import CORRUPT, decode, encode
 
 PREFIX = "examples:"
@@ -26,10 +27,19 @@ class ExamplesRepository:
         self._store = store
         self._log_corrupt = log_corrupt
 
-    def _corrupt(self, path: str) -> list[Op]:
+    def _corrupt(self, path: str, value: str | None) -> list[Repair]:
         if self._log_corrupt is not None:
             self._log_corrupt(key(path), "deleted")
-        return [Delete(key(path)), SRem(INDEX, path)]
+        return [Purge(key(path), value or "", INDEX, path)]
+
+    @staticmethod
+    def _dangling(canon: str, member: str, value: str | None) -> Unindex:
+        """Unlist ``member`` of an entry that has no usable value, while that still holds."""
+        if member == canon:
+            return Unindex(INDEX, member, missing=(key(canon),))
+        # A legacy member goes with its key missing or unusable, as long as no canon appears.
+        missing = (key(canon), key(member)) if value is None else (key(canon),)
+        return Unindex(INDEX, member, missing=missing)
 
     async def read(self, raw: str) -> Entry | None:
         canon = normalize_path(raw)
@@ -38,24 +48,26 @@ class ExamplesRepository:
         keys = [key(canon)] if raw == canon else [key(canon), key(raw)]
         values = await self._store.get(keys)
         found = decode(values[0])
-        cleanup: list[Op] = []
+        cleanup: list[Repair] = []
         if found is CORRUPT:
-            cleanup += self._corrupt(canon)
+            cleanup += self._corrupt(canon, values[0])
             found = None
         if found is not None:
             if raw != canon:
-                cleanup.append(SRem(INDEX, raw))
-            await self._store.write(cleanup)
+                cleanup.append(Unindex(INDEX, raw))
+            await repair(self._store, cleanup)
             return sanitize_entry(canon, found, _now())
         legacy = decode(values[1]) if len(values) > 1 else None
         if legacy is CORRUPT:
-            cleanup += self._corrupt(raw)
+            cleanup += self._corrupt(raw, values[1])
             legacy = None
         if legacy is None:
-            cleanup.append(SRem(INDEX, raw))
-            await self._store.write(cleanup)
+            # Only while both keys are still missing: a PUT that commits in between keeps
+            # its index member (§7.5).
+            cleanup.append(Unindex(INDEX, raw, missing=tuple(keys)))
+            await repair(self._store, cleanup)
             return None
-        await self._store.write(cleanup)
+        await repair(self._store, cleanup)
         return await self._migrate(raw, canon)
 
     async def _migrate(self, raw: str, canon: str) -> Entry | None:
@@ -96,11 +108,11 @@ class ExamplesRepository:
     async def list(self) -> list[Entry]:
         members = sorted(await self._store.smembers(INDEX))
         groups: dict[str, list[str]] = {}
-        cleanup: list[Op] = []
+        cleanup: list[Repair] = []
         for member in members:
             canon = normalize_path(member)
             if canon is None:
-                cleanup.append(SRem(INDEX, member))
+                cleanup.append(Unindex(INDEX, member))
             else:
                 groups.setdefault(canon, []).append(member)
         keys = [key(canon) for canon in groups]
@@ -113,20 +125,20 @@ class ExamplesRepository:
         for canon, group in groups.items():
             found = decode(by_key[key(canon)])
             if found is CORRUPT:
-                cleanup += self._corrupt(canon)
+                cleanup += self._corrupt(canon, by_key[key(canon)])
                 found = None
             if found is not None:
                 entries.append(sanitize_entry(canon, found, now))
-                cleanup += [SRem(INDEX, m) for m in group if m != canon]
+                cleanup += [Unindex(INDEX, m) for m in group if m != canon]
                 continue
             candidates = [m for m in group if m != canon]
             usable = [m for m in candidates if isinstance(decode(by_key[key(m)]), dict)]
             if usable:
                 migrations.append((usable[0], canon))
-                cleanup += [SRem(INDEX, m) for m in candidates if m != usable[0]]
+                cleanup += [Unindex(INDEX, m) for m in candidates if m != usable[0]]
             else:
-                cleanup += [SRem(INDEX, m) for m in group]
-        await self._store.write(cleanup)
+                cleanup += [self._dangling(canon, m, by_key[key(m)]) for m in group]
+        await repair(self._store, cleanup)
         for raw, canon in migrations:
             migrated = await self._migrate(raw, canon)
             if migrated is not None:

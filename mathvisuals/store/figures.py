@@ -26,6 +26,7 @@ from mathvisuals.model.figures import (
 from mathvisuals.model.jsuri import trim
 from mathvisuals.model.paths import normalize_category_id
 from mathvisuals.store.base import CorruptValueError, Delete, Op, SAdd, Set, SRem, Store, Tx
+from mathvisuals.store.repair import Unindex, repair
 from mathvisuals.store.values import CORRUPT, decode, encode
 
 FIGURE_PREFIX = "figure:"
@@ -172,17 +173,9 @@ class FigureRepository:
         return found
 
     async def _prune(self, index: str, key_of: Callable[[str], str], members: list[str]) -> None:
-        """SREM members whose key is missing, re-checked under WATCH: a writer may have
-        created the key (SET + SADD in one EXEC) since the list was read."""
-        if not members:
-            return
-
-        async def prune(tx: Tx) -> tuple[Sequence[Op], None]:
-            values = await tx.get([key_of(member) for member in members])
-            gone = [m for m, value in zip(members, values, strict=True) if value is None]
-            return [SRem(index, member) for member in gone], None
-
-        await self._store.update(prune, operation="exec", lock=LOCK)
+        """SREM members whose key is still missing, re-checked under WATCH (§7.5)."""
+        dangling = [Unindex(index, member, missing=(key_of(member),)) for member in members]
+        await repair(self._store, dangling, lock=LOCK)
 
     async def save_category(self, payload: CategoryPayload) -> Record:
         """§11.4 category upsert; the caller has checked `category_error(payload)`."""

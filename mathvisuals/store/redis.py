@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
 from redis import exceptions as rex
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.connection import SSLConnection
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
@@ -40,6 +40,11 @@ from mathvisuals.store.base import (
 CONNECT_TIMEOUT_S = 2.0
 COMMAND_TIMEOUT_S = 2.0
 ATTEMPTS = 5
+# A burst beyond the pool waits for a free connection instead of failing (issue #13); the
+# wait is bounded so a stuck pool still answers 503 rather than hanging the request.
+MAX_CONNECTIONS = 100
+POOL_WAIT_S = 5.0
+POOL_EXHAUSTED = "No connection available."
 LOCK_STRIPES = 64
 
 
@@ -60,6 +65,9 @@ def classify(exc: BaseException) -> tuple[ErrorClass, bool]:
         if text.upper().startswith("NOAUTH"):
             return "NOAUTH", True
         return "OTHER", False
+    if isinstance(exc, rex.MaxConnectionsError) or text == POOL_EXHAUSTED:
+        # Every pooled connection stayed busy for POOL_WAIT_S: load, not a broken link.
+        return "TIMEOUT", False
     if isinstance(exc, rex.ConnectionError):
         cause: BaseException | None = exc
         while cause is not None:
@@ -116,7 +124,7 @@ class RedisStore:
                     "ssl_check_hostname": True,
                     "ssl_ca_certs": config.ca_file,
                 }
-            self._client = Redis(
+            template = Redis(
                 host=config.host or "",
                 port=config.port or 0,
                 password=config.password,
@@ -131,10 +139,19 @@ class RedisStore:
                 protocol=2,
                 **tls,
             )
+            # redis-py builds the connection settings; only the pool class is ours.
+            kwargs = dict(template.connection_pool.connection_kwargs)
+            connection_class = template.connection_pool.connection_class
             if config.tls:
-                pool = self._client.connection_pool
-                pool.connection_class = _SharedContextSSLConnection
-                pool.connection_kwargs["ssl_shared"] = []
+                connection_class = _SharedContextSSLConnection
+                kwargs["ssl_shared"] = []
+            pool = BlockingConnectionPool(
+                max_connections=MAX_CONNECTIONS,
+                timeout=POOL_WAIT_S,
+                connection_class=connection_class,
+                **kwargs,
+            )
+            self._client = Redis.from_pool(pool)
         return self._client
 
     @contextlib.asynccontextmanager

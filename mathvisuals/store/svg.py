@@ -7,6 +7,7 @@ from typing import Any
 
 from mathvisuals.model.svg import apply_patch, build_entry, svg_url
 from mathvisuals.store.base import CorruptValueError, Delete, Op, SAdd, Set, SRem, Store, Tx
+from mathvisuals.store.repair import Unindex, repair
 from mathvisuals.store.values import CORRUPT, decode, encode
 
 PREFIX = "svg:"
@@ -45,7 +46,7 @@ class SvgRepository:
         """All indexed entries in slug order; members whose key is gone are SREMed (§6.4)."""
         pairs = sorted(await self._store.list_index(INDEX, key), key=lambda pair: pair[0])
         entries: list[Record] = []
-        cleanup: list[Op] = []
+        cleanup: list[Unindex] = []
         corrupt: str | None = None
         for member, raw in pairs:
             try:
@@ -54,10 +55,10 @@ class SvgRepository:
                 corrupt = corrupt or exc.key
                 continue
             if entry is None:
-                cleanup.append(SRem(INDEX, member))
+                cleanup.append(Unindex(INDEX, member, missing=(key(member),)))
             else:
                 entries.append(entry)
-        await self._store.write(cleanup)
+        await repair(self._store, cleanup, lock=INDEX)
         # Raised after the clean-up so dangling members still go even when the list fails.
         if corrupt is not None:
             raise CorruptValueError(corrupt)

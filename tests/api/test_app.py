@@ -156,3 +156,26 @@ def test_openapi_document_lists_every_route(memory_client: TestClient) -> None:
         "/api/health",
     ):
         assert path in document["paths"], path
+
+
+@pytest.mark.parametrize(
+    ("method", "url"),
+    [
+        ("PATCH", "/api/examples"),
+        ("PUT", "/api/examples/trash"),
+        ("PUT", "/api/svg/raw?slug=a"),
+        ("PATCH", "/api/settings"),
+        ("POST", "/api/health"),
+        ("TRACE", "/api/svg"),
+        ("TRACE", "/api/figure-library"),
+        ("DELETE", "/api/openapi.json"),
+        ("TRACE", "/api/openapi.json"),
+    ],
+)
+def test_every_405_carries_allow(memory_client: TestClient, method: str, url: str) -> None:
+    response = memory_client.request(method, url)
+    assert response.status_code == 405
+    assert response.json() == {"error": "Method Not Allowed"}
+    allowed = {m.strip() for m in response.headers["allow"].split(",")}
+    assert method not in allowed
+    assert "GET" in allowed

@@ -429,3 +429,36 @@ def test_figure_raw_not_found_and_method(client: TestClient) -> None:
     not_allowed = client.post("/api/figure-library/raw/shapes/tri.svg")
     assert not_allowed.status_code == 405 and not_allowed.headers["allow"] == "GET, HEAD"
     assert not_allowed.json() == {"error": "Method Not Allowed"}
+
+
+SCRIPTED = '<svg xmlns="http://www.w3.org/2000/svg"><script>alert(document.domain)</script></svg>'
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/api/svg/raw/evil.svg",
+        "/api/svg/raw?slug=evil",
+        "/bildearkiv/evil.svg",
+        "/svg/evil.svg",
+        "/bildearkiv/evil.png",
+        "/figure-library/evil.svg",
+        "/api/figure-library/raw?slug=evil",
+        "/api/figure-library/raw/evil.svg",
+        "/bildearkiv/missing.svg",
+    ],
+)
+def test_raw_answers_forbid_script(client: TestClient, url: str) -> None:
+    """FIX-O: upstream served a posted ``<script>`` SVG as a live document in its origin."""
+    post(client, "evil", svg=SCRIPTED, png=PNG)
+    figure = {"slug": "evil", "svg": SCRIPTED, "png": PNG}
+    assert client.post("/api/figure-library", json=figure).status_code == 200
+    for method in ("GET", "HEAD"):
+        response = client.request(method, url)
+        assert response.headers["x-content-type-options"] == "nosniff"
+        policy = [part.strip() for part in response.headers["content-security-policy"].split(";")]
+        assert "sandbox" in policy
+        assert "default-src 'none'" in policy
+        assert not any(part.startswith("script-src") for part in policy)
+    if "missing" not in url:
+        assert client.get(url).status_code == 200

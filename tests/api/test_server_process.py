@@ -21,13 +21,13 @@ from mathvisuals.sandbox.redis_server import RedisServer, free_port
 class ApiProcess:
     """One ``mathvisuals serve`` process on a free loopback port."""
 
-    def __init__(self, env: dict[str, str], log_file: Path) -> None:
+    def __init__(self, env: dict[str, str], log_file: Path, *args: str) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         clean = {k: v for k, v in os.environ.items() if not k.startswith("REDIS_")}
         self._log = log_file.open("ab")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "mathvisuals", "serve", "--port", str(self.port)],
+            [sys.executable, "-m", "mathvisuals", "serve", "--port", str(self.port), *args],
             env={**clean, **env},
             stdout=self._log,
             stderr=subprocess.STDOUT,

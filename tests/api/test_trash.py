@@ -56,7 +56,34 @@ def test_prepend_append_and_limit(client: TestClient) -> None:
     assert post(["d"], mode="append") == ["c", "a", "b", "d"]
     assert post(["e"], limit=2) == ["e", "c"]
     assert post(["z"], mode="append", limit=2) == ["c", "z"]
-    assert post(["r1", "r2"], replace=True) == ["r1", "r2"]
+    # FIX-P: replace is a union, posted first; nothing unlisted is removed.
+    assert post(["r1", "r2"], replace=True) == ["r1", "r2", "c", "z"]
+    assert post(["r2", "z"], replace=True, limit=3) == ["r2", "z", "r1"]
+
+
+def test_front_end_first_visit_import_keeps_the_trash(client: TestClient) -> None:
+    """FIX-P: upstream's front end sends this on every new browser's first visit; upstream
+    then stored ``[]`` and every deleted example was lost for everyone."""
+    records = [{"id": i, "example": {"n": i}} for i in ("a", "b")]
+    client.post("/api/examples/trash", json={"entries": records})
+    response = client.post(
+        "/api/examples/trash", json={"entries": [], "replace": True, "limit": 200}
+    )
+    assert response.status_code == 200
+    assert [e["id"] for e in response.json()["entries"]] == ["a", "b"]
+    assert [e["id"] for e in client.get("/api/examples/trash").json()["entries"]] == ["a", "b"]
+
+
+@pytest.mark.parametrize("method", ["POST", "DELETE"])
+def test_null_body_is_400(client: TestClient, method: str) -> None:
+    """Upstream crashed reading ``null.entries`` (500); a null body is not a request."""
+    client.post("/api/examples/trash", json={"entries": [{"id": "a", "example": {"n": 1}}]})
+    response = client.request(
+        method, "/api/examples/trash", content=b"null", headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 400
+    assert response.json()["error"] == "Invalid JSON body"
+    assert [e["id"] for e in client.get("/api/examples/trash").json()["entries"]] == ["a"]
 
 
 def test_delete_by_entry_id_audits(client: TestClient) -> None:

@@ -225,13 +225,28 @@ def test_unspecified_positions_keep_the_default() -> None:
     assert groups["diagram"] == ["#000000", *expected[1:]]
 
 
-def test_invalid_colours_keep_the_previous_value_in_place() -> None:
+def test_invalid_colours_are_dropped_and_the_rest_fill_the_slots_in_order() -> None:
+    """api.md §13.2 (corrected): an invalid entry does not hold its position."""
     entry = {"graftegner": [None, "#123", "nope"], "nkant": [5, "", "#abcdef"]}
     groups = normalize_settings({"projects": {"campus": entry}}, NOW)["projects"]["campus"][
         "groupPalettes"
     ]
-    assert groups["graftegner"] == ["#dbe3ff", "#112233", "#e3b660"]
-    assert groups["nkant"] == ["#c5e5e9", "#f6e5bc", "#abcdef"]
+    assert groups["graftegner"] == ["#112233", "#2c395b", "#e3b660"]
+    assert groups["nkant"] == ["#abcdef", "#f6e5bc", "#f1d0d9"]
+
+
+def test_spec_colour_list_example() -> None:
+    entry = {"diagram": ["#ABCD", "12345678", "red", "#12", "  #0f0  "]}
+    groups = normalize_settings({"projects": {"kikora": entry}}, NOW)["projects"]["kikora"][
+        "groupPalettes"
+    ]
+    assert groups["diagram"][:3] == ["#aabbcc", "#123456", "#00ff00"]
+    assert groups["diagram"][3:] == default_group_palettes("kikora")["diagram"][3:]
+    many = {"graftegner": ["x", "#000001", "y", "#000002", "#000003", "#000004"]}
+    groups = normalize_settings({"projects": {"kikora": many}}, NOW)["projects"]["kikora"][
+        "groupPalettes"
+    ]
+    assert groups["graftegner"] == ["#000001", "#000002", "#000003"]
 
 
 def test_unknown_groups_and_non_list_values_are_dropped() -> None:

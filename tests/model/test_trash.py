@@ -367,18 +367,26 @@ def test_cap_of_200_applies_after_a_larger_limit() -> None:
     assert result == [f"e{index}" for index in range(200)]
 
 
-def test_replace() -> None:
+def test_replace_keeps_the_first_limit_of_posted_then_stored() -> None:
     batch = [raw(f"r{index}") for index in range(250)] + [raw("r0", {"last": True})]
-    result = do_merge(EXISTING, batch, replace=True, mode="append", limit=1)
+    result = do_merge(EXISTING, batch, replace=True, mode="append")
     assert result is not None
     assert len(result) == MAX_ENTRIES
     assert result[0] == full("r0", {"last": True})
     assert ids(result)[1:] == [f"r{index}" for index in range(1, 200)]
+    assert ids(do_merge(EXISTING, [raw("n")], replace=True, limit=2)) == ["n", "a"]
 
 
 @pytest.mark.parametrize("batch", [[], None, [{"id": "x"}]])
-def test_replace_with_nothing_valid_stores_an_empty_list(batch: object) -> None:
-    assert do_merge(EXISTING, batch, replace=True) == []
+def test_replace_with_nothing_valid_removes_nothing(batch: object) -> None:
+    """FIX-P: upstream stored ``[]``; the front end's first-visit import emptied the trash."""
+    assert do_merge(EXISTING, batch, replace=True, limit=200) is None
+
+
+def test_replace_is_a_union_that_never_drops_unlisted_entries() -> None:
+    """FIX-P: posted records first (new payloads win), then the stored ones not posted."""
+    result = do_merge(EXISTING, [raw("n"), raw("b", {"v": 2})], replace=True, limit=200)
+    assert result == [full("n"), full("b", {"v": 2}), full("a"), full("c")]
 
 
 @pytest.mark.parametrize("replace", ["true", 1, False, None])
