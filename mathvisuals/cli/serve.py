@@ -40,6 +40,8 @@ def serve(
     REDIS_TLS, REDIS_TLS_CA_FILE, or REDIS_URL) from the environment: fully configured means
     kv mode (Redis); none set means memory mode (nothing persists). Logs are JSON lines on
     stdout.
+
+    Example: mathvisuals serve --with-redis --port 8080
     """
     import uvicorn
 

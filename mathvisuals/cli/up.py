@@ -12,14 +12,23 @@ from mathvisuals.cli.options import ConfigOption, EnvOption, JsonOption, TargetO
 from mathvisuals.deploy.model import Flags
 
 AllowReplace = Annotated[
-    bool, typer.Option(help="Allow replacing the replication group, VPC or subnets.")
+    bool,
+    typer.Option("--allow-replace", help="Allow replacing the replication group, VPC or subnets."),
 ]
 RecreateFailed = Annotated[
-    bool, typer.Option(help="Recreate a failed shared/api stack (ROLLBACK_FAILED, DELETE_FAILED).")
+    bool,
+    typer.Option(
+        "--recreate-failed",
+        help="Recreate a failed shared/api stack (ROLLBACK_FAILED, DELETE_FAILED).",
+    ),
 ]
-ForceRecreateData = Annotated[bool, typer.Option(help="Delete and recreate a failed data stack.")]
+ForceRecreateData = Annotated[
+    bool, typer.Option("--force-recreate-data", help="Delete and recreate a failed data stack.")
+]
 NoVerify = Annotated[bool, typer.Option("--no-verify", help="Skip verify after deploying.")]
-BreakLock = Annotated[bool, typer.Option(help="Take the environment lock held by a dead run.")]
+BreakLock = Annotated[
+    bool, typer.Option("--break-lock", help="Take the environment lock held by a dead run.")
+]
 NewEnvironment = Annotated[
     bool,
     typer.Option(
@@ -32,7 +41,12 @@ NoBackup = Annotated[
     typer.Option("--no-backup", help="Take over without the replication group snapshot first."),
 ]
 SkipResources = Annotated[
-    str, typer.Option(help="a,b: resources to skip when continuing a failed rollback.")
+    str,
+    typer.Option(
+        "--skip-resources",
+        metavar="A,B",
+        help="Logical ids to skip when continuing a failed rollback.",
+    ),
 ]
 
 
@@ -54,6 +68,8 @@ def up(
     data, api; then verify and write the status report.
 
     A second run with nothing changed makes no mutating AWS call and says so.
+
+    Example: mathvisuals up --env prod
     """
     from mathvisuals.deploy.check.cache import cached_check
     from mathvisuals.deploy.context import StepResult
