@@ -61,7 +61,7 @@ class RichReporter:
     """Progress on stderr: one live line (spinner, step, current resource, elapsed time).
 
     Each finished step leaves one ``✓`` line. Stack events are printed only when they failed,
-    or all of them with ``verbose``. Without a terminal (CI logs) each step prints one line.
+    or all of them with ``verbose``. Without a terminal (CI logs) only those lines are printed.
     """
 
     def __init__(self, console: Console, *, verbose: bool = False) -> None:
@@ -89,10 +89,7 @@ class RichReporter:
     def step(self, name: str, detail: str = "") -> None:
         label = f"[bold]{name}[/bold] {detail}".rstrip()
         if not self._console.is_terminal:
-            if label != self._label:
-                self._console.print(f"  {label}")
-            self._label, self._name = label, name
-            return
+            return  # a log: only the ✓ lines and failures, no redraws
         progress, task = self._live()
         if name != self._name:
             progress.reset(task)  # a new step: its elapsed time starts now
