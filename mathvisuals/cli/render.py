@@ -165,11 +165,15 @@ def _snake(key: str) -> str:
 
 
 def envelope(command: str, result: object, failure: dict[str, object] | None) -> dict[str, object]:
+    """The command's result fields at the top level, beside ``schema_version``, ``command``,
+    ``ok`` (exit 0) and ``error`` (null, or exit code, message and hint)."""
+    fields = snake_keys(result)
+    body = fields if isinstance(fields, dict) else {"result": fields}
     return {
         "schema_version": SCHEMA_VERSION,
         "command": command,
+        **body,
         "ok": failure is None,
-        "result": snake_keys(result),
         "error": failure,
     }
 
