@@ -219,3 +219,13 @@ def test_json_error_is_one_object_on_stdout(tmp_path: Path, proxy_page: str, cli
     document = json.loads(done.stdout)
     assert document["ok"] is False and document["error"]["exit_code"] == 5
     assert "HTML page" in document["error"]["message"]
+
+
+def test_the_command_deadline_ends_a_run_with_exit_9(
+    tmp_path: Path, stalled: str, cli: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mathvisuals.cli import wiring
+
+    monkeypatch.setattr(wiring, "DEFAULT_DEADLINE_S", 1.0)  # below one read timeout
+    done = cli(["plan", "--env", "prod"], aws_env(tmp_path, AWS_ENDPOINT_URL=stalled))
+    one_line(done, "plan did not finish within its deadline", code=9)
