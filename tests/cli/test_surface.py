@@ -175,3 +175,11 @@ def test_root_options_apply_to_the_command(no_credentials: Path) -> None:
     result = CliRunner().invoke(app, ["--profile", "ghost", "plan", "--env", "prod"])
     assert result.exit_code == 5
     assert "profile 'ghost' does not exist (known profiles: deployer)" in one_error_line(result)
+
+
+def test_debug_shows_the_traceback_and_the_default_never_does(no_credentials: Path) -> None:
+    quiet = CliRunner().invoke(app, ["plan", "--env", "prod"])
+    assert quiet.exit_code == 5 and "Traceback" not in quiet.stderr
+    loud = CliRunner().invoke(app, ["plan", "--env", "prod", "--debug"])
+    assert loud.exit_code == 5 and "Traceback (most recent call last)" in loud.stderr
+    assert loud.stderr.strip().splitlines()[-1].startswith("error: no usable AWS credentials")
