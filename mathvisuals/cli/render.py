@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import typer
@@ -38,6 +39,7 @@ SEED_STEPS: dict[str, tuple[str, int | None]] = {
     "verify": ("verify", 5),
 }
 SCHEMA_VERSION = 1
+HISTORY_SKEW = timedelta(minutes=2)  # tolerated difference between this clock and AWS's
 # What an exit code means (README), for a --json error that has no message of its own.
 EXIT_MEANINGS = {
     1: "internal error",
@@ -67,6 +69,8 @@ class RichReporter:
     def __init__(self, console: Console, *, verbose: bool = False) -> None:
         self._console = console
         self._verbose = verbose
+        # Events older than this run are a stack's history (down replays it): never printed.
+        self._since = datetime.now(UTC) - HISTORY_SKEW
         self._progress: Progress | None = None
         self._task: TaskID | None = None
         self._label = ""
@@ -102,7 +106,16 @@ class RichReporter:
             self._progress.reset(self._task, description="", resource="")
         self._label = self._name = ""
 
+    def _history(self, event: StackEvent) -> bool:
+        try:
+            when = datetime.fromisoformat(event.timestamp)
+        except ValueError:
+            return False
+        return (when if when.tzinfo else when.replace(tzinfo=UTC)) < self._since
+
     def event(self, stack: str, event: StackEvent) -> None:
+        if self._history(event):
+            return
         failed = "FAILED" in event.status
         if failed or self._verbose:
             color = "red" if failed else "dim"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import re
+from datetime import UTC, datetime
 
 import pytest
 from rich.console import Console
@@ -20,11 +21,11 @@ def console(*, terminal: bool) -> tuple[Console, io.StringIO]:
     return Console(file=out, force_terminal=terminal, width=200, highlight=False), out
 
 
-def events(count: int) -> list[StackEvent]:
-    return [
-        StackEvent(f"2026-01-01T00:00:{n:02}Z", f"Resource{n}", "AWS::X::Y", "CREATE_COMPLETE")
-        for n in range(count)
-    ]
+NOW = datetime.now(UTC).isoformat()
+
+
+def events(count: int, when: str = NOW) -> list[StackEvent]:
+    return [StackEvent(when, f"Resource{n}", "AWS::X::Y", "CREATE_COMPLETE") for n in range(count)]
 
 
 @pytest.mark.parametrize("terminal", [False, True])
@@ -44,7 +45,7 @@ def test_a_stack_create_is_not_an_event_per_line(terminal: bool) -> None:
 def test_failed_events_are_printed_and_verbose_prints_all() -> None:
     shown, out = console(terminal=False)
     reporter = render.RichReporter(shown)
-    failed = StackEvent("t", "RedisGroup", "AWS::ElastiCache::ReplicationGroup", "CREATE_FAILED",
+    failed = StackEvent(NOW, "RedisGroup", "AWS::ElastiCache::ReplicationGroup", "CREATE_FAILED",
                         "quota exceeded")  # fmt: skip
     reporter.event("math-visuals-data", events(1)[0])
     reporter.event("math-visuals-data", failed)
@@ -101,3 +102,12 @@ def test_the_envelope_keeps_the_result_and_snake_cases_its_keys(
         "ok": False,
         "error": {"exit_code": 5, "message": "could not read the live state of: data", "hint": ""},
     }
+
+
+def test_a_stacks_history_is_not_replayed() -> None:
+    """down reads every event of the stack; failures of earlier runs are not this run's."""
+    shown, out = console(terminal=False)
+    reporter = render.RichReporter(shown, verbose=True)
+    old = StackEvent("2025-01-01T00:00:00+00:00", "Api", "AWS::Lambda::Function", "CREATE_FAILED")
+    reporter.event("math-visuals-api", old)
+    assert out.getvalue() == ""
