@@ -31,15 +31,16 @@ from mathvisuals.deploy.errors import CredentialsError, DeployError, NetworkErro
 
 CONNECT_TIMEOUT_S = 5
 READ_TIMEOUT_S = 5
-# Lambda's synchronous Invoke (verify's in-VPC round trip) waits for the function itself.
-INVOKE_READ_TIMEOUT_S = 70
+# Services whose answers legitimately take longer: Lambda's synchronous Invoke (verify's in-VPC
+# round trip) waits for the function itself; IAM's SimulatePrincipalPolicy evaluates every action.
+SLOW_READ_TIMEOUT_S = {"lambda": 70, "iam": 20}
 MAX_ATTEMPTS = 3  # in all: the first try and two retries (botocore's standard mode, jittered)
 NETWORK_HINT = "check the network, HTTPS_PROXY/HTTP_PROXY and AWS_ENDPOINT_URL"
 
 
 def client_config(region: str, service: str, *, path_style: bool) -> Config:
     """Timeouts and bounded retries for one service's client."""
-    read = INVOKE_READ_TIMEOUT_S if service == "lambda" else READ_TIMEOUT_S
+    read = SLOW_READ_TIMEOUT_S.get(service, READ_TIMEOUT_S)
     return Config(
         region_name=region,
         retries={"mode": "standard", "total_max_attempts": MAX_ATTEMPTS},
