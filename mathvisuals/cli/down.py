@@ -11,12 +11,22 @@ from mathvisuals.cli import render, wiring
 from mathvisuals.cli.options import ConfigOption, EnvOption, JsonOption, TargetOption
 
 IncludeData = Annotated[
-    bool, typer.Option(help="Also delete the data stack (a final snapshot is kept).")
+    bool,
+    typer.Option("--include-data", help="Also delete the data stack (a final snapshot is kept)."),
 ]
-DeleteSecret = Annotated[bool, typer.Option(help="Delete the auth secret (30-day recovery).")]
-ForceDeleteSecret = Annotated[bool, typer.Option(help="Delete the auth secret without recovery.")]
+DeleteSecret = Annotated[
+    bool, typer.Option("--delete-secret", help="Delete the auth secret (30-day recovery).")
+]
+ForceDeleteSecret = Annotated[
+    bool, typer.Option("--force-delete-secret", help="Delete the auth secret without recovery.")
+]
 ConfirmEnv = Annotated[
-    str | None, typer.Option(help="Repeat the environment name to confirm --include-data.")
+    str | None,
+    typer.Option(
+        "--confirm-env",
+        metavar="NAME",
+        help="Repeat the environment name to confirm --include-data.",
+    ),
 ]
 
 
@@ -31,7 +41,10 @@ def down(
     json_output: JsonOption = False,
 ) -> None:
     """Tear down: api, then data (only with --include-data --confirm-env <env>), then shared
-    when nothing imports it. The local target deletes everything without flags."""
+    when nothing imports it. The local target deletes everything without flags.
+
+    Example: mathvisuals down --env local --target local
+    """
     from mathvisuals.deploy.profile import PROFILES
     from mathvisuals.deploy.teardown import DownOptions
     from mathvisuals.deploy.teardown import down as run_down

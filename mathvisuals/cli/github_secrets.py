@@ -20,7 +20,10 @@ def github_secrets(
     json_output: JsonOption = False,
 ) -> None:
     """Copy REDIS_* values from AWS (SSM, the auth secret) into GitHub Actions secrets,
-    encrypted with the repository's public key. AWS → GitHub only. Needs GITHUB_TOKEN."""
+    encrypted with the repository's public key. AWS → GitHub only. Needs GITHUB_TOKEN.
+
+    Example: mathvisuals github-secrets --env prod --dry-run
+    """
     from mathvisuals.deploy import github
     from mathvisuals.deploy.errors import ConfigError
     from mathvisuals.deploy.gateway import SecretValue
@@ -40,7 +43,7 @@ def github_secrets(
         with client:
             results = github.sync(s.config, values, client, dry_run=dry_run)
         if json_output:
-            render.emit_json([vars(r) for r in results])
+            render.emit_json({"secrets": [vars(r) for r in results]})
         else:
             for r in results:
                 s.console.print(f"{r.name}: {r.action} ({r.fingerprint})")

@@ -14,7 +14,10 @@ def rotate_token(
 ) -> None:
     """Rotate the Redis AUTH token with zero downtime: ROTATE (old and new valid), store the
     new secret version, update the api, verify V4-V6, then SET. On a failed verify the old
-    token is restored everywhere (exit 8). MATHVISUALS_TOKEN_FILE supplies a chosen token."""
+    token is restored everywhere (exit 8). MATHVISUALS_TOKEN_FILE supplies a chosen token.
+
+    Example: mathvisuals rotate-token --env prod
+    """
     from mathvisuals.deploy.rotation import TokenRotation
 
     with wiring.session(env, config, target) as s:

@@ -18,14 +18,23 @@ if TYPE_CHECKING:
     from mathvisuals.deploy.saved_plan import SavedPlan
 
 AllowReplace = Annotated[
-    bool, typer.Option(help="Allow replacing the replication group, VPC or subnets.")
+    bool,
+    typer.Option("--allow-replace", help="Allow replacing the replication group, VPC or subnets."),
 ]
 RecreateFailed = Annotated[
-    bool, typer.Option(help="Recreate a failed shared/api stack (ROLLBACK_FAILED, DELETE_FAILED).")
+    bool,
+    typer.Option(
+        "--recreate-failed",
+        help="Recreate a failed shared/api stack (ROLLBACK_FAILED, DELETE_FAILED).",
+    ),
 ]
-ForceRecreateData = Annotated[bool, typer.Option(help="Delete and recreate a failed data stack.")]
+ForceRecreateData = Annotated[
+    bool, typer.Option("--force-recreate-data", help="Delete and recreate a failed data stack.")
+]
 NoVerify = Annotated[bool, typer.Option("--no-verify", help="Skip verify after deploying.")]
-BreakLock = Annotated[bool, typer.Option(help="Take the environment lock held by a dead run.")]
+BreakLock = Annotated[
+    bool, typer.Option("--break-lock", help="Take the environment lock held by a dead run.")
+]
 NewEnvironment = Annotated[
     bool,
     typer.Option(
@@ -51,7 +60,12 @@ Yes = Annotated[
     typer.Option("--yes", help="Deploy without a saved plan where [protection] require_plan."),
 ]
 SkipResources = Annotated[
-    str, typer.Option(help="a,b: resources to skip when continuing a failed rollback.")
+    str,
+    typer.Option(
+        "--skip-resources",
+        metavar="A,B",
+        help="Logical ids to skip when continuing a failed rollback.",
+    ),
 ]
 
 

@@ -6,7 +6,9 @@ and owns the progress reporter; ``orchestrator`` builds the deployment context a
 
 from __future__ import annotations
 
+import signal
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Callable, Collection, Iterator, Mapping
@@ -18,11 +20,12 @@ from typing import TYPE_CHECKING, Any
 from rich.console import Console
 
 from mathvisuals import __version__
+from mathvisuals.cli import options
 from mathvisuals.cli.render import RichReporter
 from mathvisuals.deploy import masking
 from mathvisuals.deploy.config import EnvironmentConfig, config_path, load_config
 from mathvisuals.deploy.context import DeployContext
-from mathvisuals.deploy.errors import ConfigError
+from mathvisuals.deploy.errors import ConfigError, WaitTimeoutError
 from mathvisuals.deploy.gateway import Gateways
 from mathvisuals.deploy.model import Flags
 from mathvisuals.deploy.orchestrator import Orchestrator, load_templates
@@ -70,21 +73,74 @@ def install_scrubber() -> None:
             masking.on_register(add_mask)
 
 
+# Each command's overall deadline (exit 9): beyond the stack waits' own limits, a bound on
+# everything, stalls included. A command not listed gets DEFAULT_DEADLINE_S.
+DEADLINES_S = {
+    "up": 3 * 3600.0,
+    "down": 3 * 3600.0,
+    "rotate-token": 2 * 3600.0,
+    "adopt": 3600.0,
+    "bootstrap": 3600.0,
+}
+DEFAULT_DEADLINE_S = 20 * 60.0
+
+
+@contextmanager
+def deadline(command: str, seconds: float) -> Iterator[None]:
+    """SIGALRM ends a command that outlives its deadline with WaitTimeoutError (exit 9)."""
+    if seconds <= 0 or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def expire(signum: int, frame: object) -> None:
+        raise WaitTimeoutError(
+            f"{command} did not finish within its deadline of {seconds / 60:.0f} min"
+        ).with_hint("rerun it: every step resumes where the last run stopped")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def expected_region(path: Path, config: EnvironmentConfig, run: options.RunOptions) -> None:
+    """--region, or else AWS_REGION/AWS_DEFAULT_REGION, must agree with the file."""
+    given, source = run.region, "--region"
+    if given is None:
+        given, source = deploy_environment().region, "AWS_REGION/AWS_DEFAULT_REGION"
+    if given and given != config.env.region:
+        fix = "pass the file's region" if source == "--region" else "unset the variable"
+        raise ConfigError(
+            str(path),
+            "env.region",
+            f"is {config.env.region} but {source} says {given}",
+            f"{fix} or fix the file; shared, data and api share one region",
+        )
+
+
 @contextmanager
 def session(env: str | None, config: Path | None, target: str) -> Iterator[Session]:
     """Errors propagate to the CLI's one boundary; the spinner is stopped before they print."""
     install_scrubber()
+    run = options.current()
+    options.require_env(env, config)
     profile = PROFILES[target]
     path = config_path(env, config)
     loaded = load_config(path)
-    region = deploy_environment().region
-    if profile.checks_region and region and region != loaded.env.region:
-        raise ConfigError(
-            str(path),
-            "env.region",
-            f"is {loaded.env.region} but AWS_REGION/AWS_DEFAULT_REGION says {region}",
-            "unset the variable or fix the file; shared, data and api share one region",
-        )
+    if profile.checks_region:
+        expected_region(path, loaded, run)
+    limit = DEADLINES_S.get(run.command, DEFAULT_DEADLINE_S)
+    with deadline(run.command, limit), _session(loaded, path, profile, run) as made:
+        yield made
+
+
+@contextmanager
+def _session(
+    loaded: EnvironmentConfig, path: Path, profile: TargetProfile, run: options.RunOptions
+) -> Iterator[Session]:
     console = Console(file=sys.stderr, highlight=False)
     local = None
     started = False
@@ -95,12 +151,12 @@ def session(env: str | None, config: Path | None, target: str) -> Iterator[Sessi
         with console.status("starting the sandbox (ministack + TLS redis-server)"):
             local = start_local(state_dir(), CACHE_DIR / "ministack" / "venv")
         loaded = local.configure(loaded)
-    gateways = connect(loaded, profile)
+    gateways = connect(loaded, profile, aws_profile=run.profile)
     if local is not None:
         from mathvisuals.deploy.local import FollowingCache
 
         gateways.cache = FollowingCache(gateways.cache, local.sandbox, local.token_file)
-    reporter = RichReporter(console)
+    reporter = RichReporter(console, verbose=run.verbose)
     try:
         yield Session(
             loaded,
@@ -131,7 +187,9 @@ def sandbox_recorded() -> bool:
     return found.redis is not None or found.ministack is not None
 
 
-def connect(config: EnvironmentConfig, profile: TargetProfile) -> Gateways:
+def connect(
+    config: EnvironmentConfig, profile: TargetProfile, *, aws_profile: str | None = None
+) -> Gateways:
     from mathvisuals.deploy import aws
 
     if profile.emulated:
@@ -141,9 +199,11 @@ def connect(config: EnvironmentConfig, profile: TargetProfile) -> Gateways:
             credentials=("test", "test"),
             poll_seconds=profile.client_poll_seconds,
         )
-    gateways = aws.connect(config.env.region, poll_seconds=profile.client_poll_seconds)
+    gateways = aws.connect(
+        config.env.region, profile=aws_profile, poll_seconds=profile.client_poll_seconds
+    )
     if config.stacks.static_site and config.stacks.static_site_region:
-        static = aws.connect(config.stacks.static_site_region)
+        static = aws.connect(config.stacks.static_site_region, profile=aws_profile)
         gateways.static_site = static.cloudformation
     elif config.stacks.static_site:
         gateways.static_site = gateways.cloudformation

@@ -33,6 +33,12 @@ class CredentialsError(DeployError):
     exit_code = 5
 
 
+class NetworkError(DeployError):
+    """AWS could not be reached, or something other than AWS answered (exit 5)."""
+
+    exit_code = 5
+
+
 class PreflightBlockedError(DeployError):
     exit_code = 6
 

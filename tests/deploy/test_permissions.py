@@ -44,53 +44,61 @@ def _client_services() -> dict[str, dict[str, str]]:
                     and arg.func.id == "client"
                 ):
                     params.setdefault(node.func.id, {})[name] = arg.args[0].value  # type: ignore[attr-defined]
-    # A gateway that builds another on its own client (AwsCloudFormation → AwsDrift).
-    for path in AWS_DIR.glob("*.py"):
-        for outer in ast.walk(ast.parse(path.read_text())):
-            if (
-                not isinstance(outer, ast.ClassDef)
-                or len(set(params.get(outer.name, {}).values())) != 1
-            ):
-                continue
-            service = next(iter(params[outer.name].values()))
-            for node in ast.walk(outer):
-                if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
-                    inner = getattr(aws, node.func.id, None) or _aws_class(node.func.id)
-                    if inner is None or not node.func.id.startswith("Aws") or not node.args:
-                        continue
-                    first = next(
-                        p for p in inspect.signature(inner.__init__).parameters if p != "self"
-                    )
-                    params.setdefault(node.func.id, {})[first] = service
+    _built_by_gateways(params)
     found: dict[str, dict[str, str]] = {}
     for path in AWS_DIR.glob("*.py"):
         for cls in ast.walk(ast.parse(path.read_text())):
-            if not isinstance(cls, ast.ClassDef) or cls.name not in params:
-                continue
-            attrs: dict[str, str] = {}
-            for node in ast.walk(cls):
-                if not isinstance(node, ast.Assign):
-                    continue
-                targets = node.targets[0]
-                pairs = (
-                    zip(targets.elts, node.value.elts, strict=True)  # type: ignore[attr-defined]
-                    if isinstance(targets, ast.Tuple)
-                    else [(targets, node.value)]
-                )
-                for target, value in pairs:
-                    if (
-                        isinstance(target, ast.Attribute)
-                        and isinstance(value, ast.Name)
-                        and value.id in params[cls.name]
-                    ):
-                        attrs[target.attr] = params[cls.name][value.id]
-            if "_client" in attrs:
-                attrs["client"] = attrs["_client"]  # stacks_elsewhere's per-region clients
-            found[cls.name] = attrs
+            if isinstance(cls, ast.ClassDef) and cls.name in params:
+                found[cls.name] = _assigned(cls, params[cls.name])
     return found
 
 
+def _assigned(cls: ast.ClassDef, params: dict[str, str]) -> dict[str, str]:
+    """``self._attr = param`` in a gateway class, mapped to the param's service."""
+    attrs: dict[str, str] = {}
+    for node in ast.walk(cls):
+        if not isinstance(node, ast.Assign):
+            continue
+        targets = node.targets[0]
+        pairs = (
+            zip(targets.elts, node.value.elts, strict=True)  # type: ignore[attr-defined]
+            if isinstance(targets, ast.Tuple)
+            else [(targets, node.value)]
+        )
+        for target, value in pairs:
+            if (
+                isinstance(target, ast.Attribute)
+                and isinstance(value, ast.Name)
+                and value.id in params
+            ):
+                attrs[target.attr] = params[value.id]
+    if "_client" in attrs:
+        attrs["client"] = attrs["_client"]  # stacks_elsewhere's per-region clients
+    return attrs
+
+
+def _built_by_gateways(params: dict[str, dict[str, str]]) -> None:
+    """A gateway that builds another on its own client (AwsCloudFormation → AwsDrift)."""
+    for path in AWS_DIR.glob("*.py"):
+        for outer in ast.walk(ast.parse(path.read_text())):
+            if not isinstance(outer, ast.ClassDef):
+                continue
+            services = set(params.get(outer.name, {}).values())
+            if len(services) != 1:
+                continue
+            for node in ast.walk(outer):
+                if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)):
+                    continue
+                inner = _aws_class(node.func.id)
+                if inner is None or not node.args:
+                    continue
+                first = next(iter(inspect.signature(inner).parameters))
+                params.setdefault(node.func.id, {})[first] = next(iter(services))
+
+
 def _aws_class(name: str) -> type | None:
+    if not name.startswith("Aws"):
+        return None
     for path in AWS_DIR.glob("*.py"):
         module = importlib.import_module(f"mathvisuals.deploy.aws.{path.stem}")
         found = getattr(module, name, None)

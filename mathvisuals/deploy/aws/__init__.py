@@ -10,8 +10,11 @@ from __future__ import annotations
 from typing import Any
 
 import boto3
+import botocore.session
 from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ConfigParseError, ProfileNotFound
 
+from mathvisuals.deploy.aws import failures
 from mathvisuals.deploy.aws.base import (
     CREDENTIAL_FAILURES,
     CREDENTIALS_HINT,
@@ -45,34 +48,44 @@ def connect(
     """The only place that makes a boto3 Session: every client gets the region and endpoint."""
     access_key, secret_key = credentials or (None, None)
     try:
+        core = botocore.session.Session(profile=profile)
+        failures.check_ca_bundle(core.get_config_variable("ca_bundle"))
         session = boto3.Session(
-            profile_name=profile,
             region_name=region,
             aws_access_key_id=access_key,
             aws_secret_access_key=secret_key,
+            botocore_session=core,
         )
+        session.events.register("before-parse", failures.refuse_html)
         found = session.get_credentials()
+    except ProfileNotFound as exc:
+        raise failures.profile_missing(exc, _known_profiles()) from exc
     except CREDENTIAL_FAILURES as exc:
         raise CredentialsError(CREDENTIALS_HINT) from exc
+    except (ConfigParseError, OSError, UnicodeDecodeError) as exc:
+        raise failures.unreadable_setup(exc) from exc
     if found is None:
         raise CredentialsError(CREDENTIALS_HINT)
-    config = Config(
-        region_name=region,
-        retries={"mode": "adaptive", "max_attempts": 8},
-        connect_timeout=5,
-        read_timeout=60,
-        # Emulators serve buckets by path, not by virtual host.
-        s3={"addressing_style": "path"} if endpoint_url else None,
-    )
+
+    def config(service: str) -> Config:
+        return failures.client_config(region, service, path_style=bool(endpoint_url))
 
     def client(service: str) -> Any:  # a boto3 client
-        return session.client(service, region_name=region, endpoint_url=endpoint_url, config=config)
+        try:
+            return session.client(
+                service, region_name=region, endpoint_url=endpoint_url, config=config(service)
+            )
+        except ValueError as exc:  # "Invalid endpoint: …" (AWS_ENDPOINT_URL, endpoint_url)
+            raise failures.invalid_endpoint(exc) from exc
 
     def elsewhere() -> dict[str, Any]:
         regions = session.get_available_regions("cloudformation") or []
         return {
             other: session.client(
-                "cloudformation", region_name=other, endpoint_url=endpoint_url, config=config
+                "cloudformation",
+                region_name=other,
+                endpoint_url=endpoint_url,
+                config=config("cloudformation"),
             )
             for other in regions
             if other != region
@@ -92,3 +105,10 @@ def connect(
         network=AwsNetwork(client("ec2")),
         monitoring=AwsMonitoring(client("cloudwatch"), client("sns")),
     )
+
+
+def _known_profiles() -> list[str]:
+    try:
+        return list(botocore.session.Session().available_profiles)
+    except (BotoCoreError, OSError, UnicodeDecodeError):
+        return []

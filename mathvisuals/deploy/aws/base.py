@@ -27,7 +27,9 @@ from botocore.exceptions import (
     SSOError,
     TokenRetrievalError,
 )
+from botocore.parsers import ResponseParserError
 
+from mathvisuals.deploy.aws import failures
 from mathvisuals.deploy.errors import (
     CredentialsError,
     DeployError,
@@ -172,7 +174,10 @@ class Gateway:
                 self._backoff.sleep(delay)
             except CREDENTIAL_FAILURES as exc:
                 raise CredentialsError(f"{operation}: {CREDENTIALS_HINT}") from exc
-            except BotoCoreError as exc:
+            except (BotoCoreError, ResponseParserError) as exc:
+                network = failures.translate(operation, exc)
+                if network is not None:
+                    raise network from exc
                 # str(exc) may quote parameter values (ParamValidationError): name the class,
                 # and the endpoint for connection failures.
                 endpoint = str(getattr(exc, "kwargs", {}).get("endpoint_url", ""))

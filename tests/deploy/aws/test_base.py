@@ -22,6 +22,7 @@ from mathvisuals.deploy.aws import (
 )
 from mathvisuals.deploy.errors import (
     CredentialsError,
+    NetworkError,
     PreflightBlockedError,
 )
 from mathvisuals.deploy.gateway import Gateways, SecretValue
@@ -89,7 +90,8 @@ def test_botocore_errors_name_the_class_not_the_values(backoff: Backoff) -> None
         AwsSecrets(BrokenClient(ParamValidationError(report=report))).put("s", SecretValue(TOKEN))
     assert raised.value.code == "ParamValidationError" and TOKEN not in str(raised.value)
     down = EndpointConnectionError(endpoint_url="http://localhost:4566/")
-    with pytest.raises(AwsCallError, match=r"EndpointConnectionError: http://localhost:4566/"):
+    # A network failure is exit 5 (credentials/network), naming the endpoint.
+    with pytest.raises(NetworkError, match=r"PutSecretValue: cannot connect to http://localhost"):
         AwsSecrets(BrokenClient(down)).put("s", SecretValue(TOKEN))
 
 
@@ -127,9 +129,12 @@ def test_connect_sets_region_endpoint_and_retries() -> None:
     for client in made:
         assert client.meta.region_name == REGION
         assert client.meta.endpoint_url == "http://localhost:4566"
-        # botocore reads ``max_attempts`` in this dict as retries: 8 retries, 9 attempts in all.
-        assert client.meta.config.retries == {"mode": "adaptive", "total_max_attempts": 9}
-        assert (client.meta.config.connect_timeout, client.meta.config.read_timeout) == (5, 60)
+        # Bounded: standard retries, 3 attempts in all; a stalled endpoint fails in seconds.
+        assert client.meta.config.retries == {"mode": "standard", "total_max_attempts": 3}
+        # Invoke waits for the function; SimulatePrincipalPolicy evaluates every action.
+        read = {"lambda": 70, "iam": 20}.get(client.meta.service_model.service_name, 5)
+        timeouts = (client.meta.config.connect_timeout, client.meta.config.read_timeout)
+        assert timeouts == (5, read)
 
 
 def test_connect_without_endpoint_uses_the_regional_one() -> None:
