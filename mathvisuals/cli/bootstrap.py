@@ -13,11 +13,11 @@ DryRun = Annotated[
     bool,
     typer.Option("--dry-run", help="Print the rendered template and parameters; no AWS call."),
 ]
-CreateOidc = Annotated[
+ExistingOidc = Annotated[
     bool,
     typer.Option(
-        "--create-oidc-provider/--no-create-oidc-provider",
-        help="Create the GitHub OIDC provider; --no-... when the account already has it.",
+        "--existing-oidc-provider",
+        help="The account already has GitHub's OIDC provider: use it instead of creating one.",
     ),
 ]
 RecreateFailed = Annotated[
@@ -31,7 +31,7 @@ def bootstrap(
     config: ConfigOption = None,
     target: TargetOption = "aws",
     dry_run: DryRun = False,
-    create_oidc_provider: CreateOidc = True,
+    existing_oidc_provider: ExistingOidc = False,
     recreate_failed: RecreateFailed = False,
     json_output: JsonOption = False,
 ) -> None:
@@ -45,6 +45,8 @@ def bootstrap(
     Example: mathvisuals bootstrap --env prod --dry-run > bootstrap.yaml
     """
     from mathvisuals.deploy import bootstrap as stack
+
+    create_oidc_provider = not existing_oidc_provider
     from mathvisuals.deploy.config import config_path, load_config
     from mathvisuals.deploy.model import Flags
 

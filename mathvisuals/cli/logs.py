@@ -41,7 +41,8 @@ def logs(
 ) -> None:
     """The function's log group (/aws/lambda/<api.function_name>), one line per event:
     time, level, event, then its fields. Read-only; never prints a token. With --json: one
-    object with every event, or with --follow one JSON object per line.
+    object with every event; with --follow, one JSON object per event line as they come
+    (JSON Lines), then the closing object.
 
     The seed's step 5 check, that the function runs in kv mode:
 
@@ -76,8 +77,6 @@ def logs(
             except KeyboardInterrupt:
                 break
         if json_output and not follow:
-            render.emit_json(
-                {"schema_version": 1, "ok": True, "log_group": group, "events": collected}
-            )
+            render.emit_json({"log_group": group, "events": collected})
         elif not shown:
             s.console.print(f"no events in {group} since {since}")

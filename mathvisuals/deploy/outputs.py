@@ -9,8 +9,6 @@ from dataclasses import dataclass, field
 from mathvisuals.deploy.config import EnvironmentConfig
 from mathvisuals.deploy.model import StackRole, StackState
 
-SCHEMA_VERSION = 1
-
 
 @dataclass(frozen=True)
 class Outputs:
@@ -42,8 +40,6 @@ class Outputs:
 
     def to_json(self) -> dict[str, object]:
         return {
-            "schema_version": SCHEMA_VERSION,
-            "ok": True,
             "environment": self.environment,
             "region": self.region,
             "api_url": self.api_url,

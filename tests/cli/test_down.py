@@ -19,7 +19,9 @@ def test_down_without_a_sandbox_starts_none(tmp_path: Path) -> None:
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=60, check=False,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout) == [
+    body = json.loads(done.stdout)
+    assert body["ok"] is True and body["command"] == "down"
+    assert body["deleted"] == [
         {"resource": "sandbox", "outcome": "not running: nothing to tear down"}
     ]
     assert list(tmp_path.iterdir()) == []  # no sandbox state, no processes, no token

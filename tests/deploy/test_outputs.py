@@ -38,7 +38,7 @@ def test_deployed_outputs_are_collected() -> None:
     rows = dict(found.rows())
     assert rows["health"] == "https://abc.execute-api.eu-north-1.amazonaws.com/prod/api/health"
     body = found.to_json()
-    assert body["schema_version"] == 1 and body["ok"] is True
+    assert body["environment"] == "prod" and body["region"] == CONFIG.env.region
     assert body["stacks"]["data"]["outputs"]["RedisPort"] == "6379"  # type: ignore[index]
     json.dumps(body)  # serialisable as is
 
