@@ -40,3 +40,15 @@ def test_workflow_shape() -> None:
     # No AWS CLI and no stored AWS keys: OIDC credentials and the tested CLI only.
     assert not any("aws " in run for run in runs)
     assert "AWS_SECRET_ACCESS_KEY" not in WORKFLOW.read_text()
+
+
+def test_ci_installs_the_lambda_runtimes_python_for_the_bytecode() -> None:
+    workflow = yaml.safe_load(WORKFLOW.read_text())
+    steps = workflow["jobs"]["deploy"]["steps"]
+    setup = [s for s in steps if str(s.get("uses", "")).startswith("actions/setup-python")]
+    versions = str(setup[0]["with"]["python-version"]).split()
+    assert "3.12" in versions  # python3.12 on PATH: the artefact builder compiles with it
+    runs = [step.get("run", "") for step in steps]
+    assert runs.index(next(r for r in runs if r.startswith("mathvisuals package"))) < runs.index(
+        next(r for r in runs if r.startswith("mathvisuals up"))
+    )

@@ -13,6 +13,7 @@ from mathvisuals.cli import (
     check,
     down,
     github_secrets,
+    package,
     plan,
     render,
     rotate_token,
@@ -68,6 +69,7 @@ COMMANDS: dict[str, Callable[..., None]] = {
     "rotate-token": rotate_token.rotate_token,
     "github-secrets": github_secrets.github_secrets,
     "down": down.down,
+    "package": package.package,
 }
 for _name, _command in COMMANDS.items():
     app.command(_name)(boundary(_command))
