@@ -173,13 +173,17 @@ class Exchange:
         return Response(body, status, dict(self.headers), "application/json")
 
     def with_meta(self, records: Sequence[object]) -> list[bytes] | None:
-        """Each record as ``dumps({**record, **meta})`` spliced from its stored rendering, or
+        return self.with_fields(records, self.meta)
+
+    def with_fields(
+        self, records: Sequence[object], fields: dict[str, object]
+    ) -> list[bytes] | None:
+        """Each record as ``dumps({**record, **fields})`` spliced from its stored rendering, or
         None when any of them has none (then the caller encodes the dicts)."""
-        meta = self.meta
-        meta_json = jsonfmt.dumps(meta)
+        fields_json = jsonfmt.dumps(fields)
         out: list[bytes] = []
         for record in records:
-            spliced = with_fields(record, meta, meta_json) if type(record) is Rendered else None
+            spliced = with_fields(record, fields, fields_json) if type(record) is Rendered else None
             if spliced is None:
                 return None
             out.append(spliced)
