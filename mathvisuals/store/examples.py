@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from mathvisuals.model.clock import iso_now as _now
@@ -25,7 +25,7 @@ def key(path: str) -> str:
     return PREFIX + path
 
 
-def _sanitized(canon: str, raw: str | None, now: str) -> Any:
+def _sanitized(canon: str, raw: str | None, now: Callable[[], str]) -> Any:
     """``sanitize_entry(canon, decode(raw), now)`` as a :class:`Rendered`, or what ``decode``
     gave (None, CORRUPT). Memoised unless the result read the clock (no stored ``updatedAt``)."""
     if raw is None:
@@ -36,7 +36,7 @@ def _sanitized(canon: str, raw: str | None, now: str) -> Any:
     found = decode(raw)
     if not isinstance(found, dict):
         return found
-    entry = sanitize_entry(canon, found, now)
+    entry = sanitize_entry(canon, found, now())
     return MEMO.store(canon, raw, entry, remember=isinstance(found.get("updatedAt"), str))
 
 
@@ -56,7 +56,7 @@ class ExamplesRepository:
             return None
         keys = [key(canon)] if raw == canon else [key(canon), key(raw)]
         values = await self._store.get(keys)
-        found = _sanitized(canon, values[0], _now())
+        found = _sanitized(canon, values[0], _now)  # the clock is read on a memo miss only
         cleanup: list[Op] = []
         if found is CORRUPT:
             cleanup += self._corrupt(canon)
@@ -130,7 +130,7 @@ class ExamplesRepository:
         migrations: list[tuple[str, str]] = []
         now = _now()
         for canon, group in groups.items():
-            found = _sanitized(canon, by_key[key(canon)], now)
+            found = _sanitized(canon, by_key[key(canon)], lambda: now)
             if found is CORRUPT:
                 cleanup += self._corrupt(canon)
                 found = None

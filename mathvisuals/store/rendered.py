@@ -79,7 +79,7 @@ class Memo:
 
     def clear(self) -> None:
         self._items.clear()
-        self._bytes = 0
+        self._bytes = self.hits = self.misses = 0
 
 
 def with_fields(rendered: Rendered, fields: dict[str, object], fields_json: bytes) -> bytes | None:
