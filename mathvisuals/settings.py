@@ -238,7 +238,7 @@ class DeployEnvironment:
     github_api_url: str = "https://api.github.com"
     github_actions: bool = False
     state_dir: Path = Path(".mathvisuals")
-    pyenv_root: Path = Path.home() / ".pyenv"  # where the artefact builder looks for a Python
+    pyenv_root: Path | None = None  # where the artefact builder looks for a Python
 
 
 def deploy_environment(environ: Mapping[str, str] | None = None) -> DeployEnvironment:

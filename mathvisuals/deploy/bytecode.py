@@ -71,7 +71,7 @@ def _probe(command: str) -> Interpreter | None:
 
 
 def _pyenv_candidates(version: str) -> list[Path]:
-    root = deploy_environment().pyenv_root / "versions"
+    root = (deploy_environment().pyenv_root or Path.home() / ".pyenv") / "versions"
     found: list[tuple[tuple[int, ...], Path]] = []
     try:
         entries = list(root.iterdir())
