@@ -252,3 +252,15 @@ def deploy_environment(environ: Mapping[str, str] | None = None) -> DeployEnviro
         state_dir=Path(_first(env, ("MATHVISUALS_STATE_DIR",)) or ".mathvisuals"),
         pyenv_root=Path(_first(env, ("PYENV_ROOT",)) or Path.home() / ".pyenv"),
     )
+
+
+# Paths an operator may give relative to where a command was typed (cli/workdir.py).
+OPERATOR_PATH_VARIABLES = ("MATHVISUALS_STATE_DIR", "MATHVISUALS_TOKEN_FILE", "REDIS_TLS_CA_FILE")
+
+
+def anchor_operator_paths(origin: Path) -> None:
+    """Make those variables absolute against ``origin`` before the CLI changes directory."""
+    for name in OPERATOR_PATH_VARIABLES:
+        value = os.environ.get(name)
+        if value and not Path(value).is_absolute():
+            os.environ[name] = str(origin / value)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
+from rich.console import Console
 
 from mathvisuals.cli import render, wiring
 from mathvisuals.cli.options import ConfigOption, EnvOption, JsonOption, TargetOption
@@ -31,9 +32,17 @@ def down(
 ) -> None:
     """Tear down: api, then data (only with --include-data --confirm-env <env>), then shared
     when nothing imports it. The local target deletes everything without flags."""
+    from mathvisuals.deploy.profile import PROFILES
     from mathvisuals.deploy.teardown import DownOptions
     from mathvisuals.deploy.teardown import down as run_down
 
+    if PROFILES[target].emulated and not wiring.sandbox_recorded():
+        # Nothing was brought up: starting the sandbox only to delete nothing helps nobody.
+        render.pairs(
+            Console(stderr=True), [("sandbox", "not running: nothing to tear down")],
+            json_output=json_output,
+        )  # fmt: skip
+        return
     with wiring.session(env, config, target) as s:
         done = run_down(
             wiring.orchestrator(s),

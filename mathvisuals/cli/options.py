@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from mathvisuals.cli.workdir import user_path
 from mathvisuals.deploy.profile import PROFILES
 
 
@@ -22,7 +23,14 @@ EnvOption = Annotated[
     typer.Option("--env", "-e", help="Environment: reads infra/environments/<env>.toml."),
 ]
 ConfigOption = Annotated[
-    Path | None, typer.Option("--config", "-c", help="An environment TOML file instead of --env.")
+    Path | None,
+    typer.Option(
+        "--config",
+        "-c",
+        callback=user_path,
+        metavar="FILE",
+        help="An environment TOML file instead of --env.",
+    ),
 ]
 TargetOption = Annotated[
     str,

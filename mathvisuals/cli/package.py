@@ -11,12 +11,16 @@ import typer
 
 from mathvisuals.cli import render, wiring
 from mathvisuals.cli.options import ConfigOption, EnvOption, JsonOption, TargetOption
+from mathvisuals.cli.workdir import user_path
 from mathvisuals.deploy.config import config_path, load_config
 from mathvisuals.deploy.errors import DeploymentFailedError
 from mathvisuals.deploy.profile import PROFILES
 
 OutOption = Annotated[
-    Path | None, typer.Option("--out", "-o", help="Also copy the zip to this file.")
+    Path | None,
+    typer.Option(
+        "--out", "-o", callback=user_path, metavar="FILE", help="Also copy the zip to this file."
+    ),
 ]
 
 
@@ -37,7 +41,7 @@ def package(
     wiring.install_scrubber()
     load_config(config_path(env, config))  # a bad environment file is exit 3, as for up
     artifact = wiring.build_artifact(PROFILES[target])
-    path = artifact.path
+    path = artifact.path.resolve()  # the state directory may be relative to the project root
     if out is not None:
         try:
             out.parent.mkdir(parents=True, exist_ok=True)

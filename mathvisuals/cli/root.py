@@ -13,6 +13,8 @@ from mathvisuals.cli import (
     check,
     down,
     github_secrets,
+    logs,
+    outputs,
     package,
     plan,
     render,
@@ -21,6 +23,7 @@ from mathvisuals.cli import (
     status,
     up,
     verify,
+    workdir,
 )
 from mathvisuals.errors import MathVisualsError
 
@@ -66,6 +69,8 @@ COMMANDS: dict[str, Callable[..., None]] = {
     "up": up.up,
     "verify": verify.verify,
     "status": status.status,
+    "outputs": outputs.outputs,
+    "logs": logs.logs,
     "rotate-token": rotate_token.rotate_token,
     "github-secrets": github_secrets.github_secrets,
     "down": down.down,
@@ -81,6 +86,7 @@ def _root() -> None:
 
     serve runs the API locally; check proves the infrastructure offline before AWS is touched.
     """
+    workdir.enter()  # from any directory of the checkout, like git
 
 
 def main() -> None:

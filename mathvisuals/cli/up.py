@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import time
-from typing import Annotated
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from mathvisuals.cli import render, wiring
 from mathvisuals.cli.options import ConfigOption, EnvOption, JsonOption, TargetOption
+from mathvisuals.cli.workdir import user_path
 from mathvisuals.deploy.model import Flags
+
+if TYPE_CHECKING:
+    from mathvisuals.deploy.orchestrator import Orchestrator
+    from mathvisuals.deploy.saved_plan import SavedPlan
 
 AllowReplace = Annotated[
     bool, typer.Option(help="Allow replacing the replication group, VPC or subnets.")
@@ -31,6 +37,19 @@ NoBackup = Annotated[
     bool,
     typer.Option("--no-backup", help="Take over without the replication group snapshot first."),
 ]
+PlanFile = Annotated[
+    Path | None,
+    typer.Option(
+        "--plan",
+        callback=user_path,
+        metavar="FILE",
+        help="Apply the plan saved by plan --out FILE; refuse if the live state has moved.",
+    ),
+]
+Yes = Annotated[
+    bool,
+    typer.Option("--yes", help="Deploy without a saved plan where [protection] require_plan."),
+]
 SkipResources = Annotated[
     str, typer.Option(help="a,b: resources to skip when continuing a failed rollback.")
 ]
@@ -49,11 +68,17 @@ def up(
     break_lock: BreakLock = False,
     new_environment: NewEnvironment = False,
     no_backup: NoBackup = False,
+    plan_file: PlanFile = None,
+    yes: Yes = False,
 ) -> None:
     """Deploy everything, in order, idempotently: artefact, secret, shared, allow-lists,
     data, api; then verify and write the status report.
 
-    A second run with nothing changed makes no mutating AWS call and says so.
+    A second run with nothing changed makes no mutating AWS call and says so. With
+    --plan FILE it first plans again and refuses (exit 10) unless the result equals the
+    reviewed plan; an environment with [protection] require_plan needs --plan or --yes.
+
+    Example: mathvisuals up --env prod --plan prod.plan.json
     """
     from mathvisuals.deploy.check.cache import cached_check
     from mathvisuals.deploy.context import StepResult
@@ -67,7 +92,10 @@ def up(
         new_environment=new_environment,
         backup=not no_backup,
     )
+    from mathvisuals.deploy.saved_plan import read
+
     started = time.monotonic()
+    saved = read(plan_file) if plan_file is not None else None  # bad input fails before AWS
     with wiring.session(env, config, target) as s:
         checked = cached_check(
             s.config_file,
@@ -78,6 +106,7 @@ def up(
             on_run=lambda: s.reporter.step("check", "config, cfn-lint, our rules"),
         )
         orchestrator = wiring.orchestrator(s, flags=flags, break_lock=break_lock)
+        reviewed(s, orchestrator, plan_file, saved, yes=yes)
         result = orchestrator.up()
         result.steps.insert(0, StepResult("check", checked))
         s.reporter.stop()
@@ -121,3 +150,38 @@ def up(
             )
         if verified is False:
             raise typer.Exit(8)
+
+
+def reviewed(
+    s: wiring.Session,
+    orchestrator: Orchestrator,
+    plan_file: Path | None,
+    saved: SavedPlan | None = None,
+    *,
+    yes: bool,
+) -> None:
+    """Refuse unless what ``up`` would do is what was reviewed (``--plan``) or waived."""
+    from mathvisuals.deploy.errors import RefusedError
+    from mathvisuals.deploy.saved_plan import differences, read
+
+    name = s.config.name
+    if plan_file is None:
+        if s.config.protection.require_plan and not yes:
+            raise RefusedError(
+                f"environment {name!r} requires a reviewed plan ([protection] require_plan)"
+            ).with_hint(
+                f"mathvisuals plan --env {name} --out {name}.plan.json, then "
+                f"mathvisuals up --env {name} --plan {name}.plan.json (or pass --yes)"
+            )
+        return
+    saved = saved or read(plan_file)
+    s.reporter.step("plan", f"comparing with {plan_file}")
+    fresh = wiring.saved_plan(s, orchestrator.plan())
+    moved = differences(saved, fresh)
+    if moved:
+        more = f" (and {len(moved) - 3} more)" if len(moved) > 3 else ""
+        raise RefusedError(
+            f"the live state or the inputs moved since {plan_file} was saved: "
+            + "; ".join(moved[:3])
+            + more
+        ).with_hint(f"review again: mathvisuals plan --env {name} --out {plan_file}")

@@ -19,6 +19,7 @@ def verify(
     the public endpoint and alarms. Exit 8 when any check fails."""
     with wiring.session(env, config, target) as s:
         report = wiring.verify_report(s, code_sha256=None)
+        wiring.record_verify(s, report)
         s.reporter.stop()
         if json_output:
             typer.echo(report.to_json())

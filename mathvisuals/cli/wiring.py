@@ -32,6 +32,8 @@ from mathvisuals.settings import deploy_environment
 if TYPE_CHECKING:
     from mathvisuals.deploy.artifact import Artifact
     from mathvisuals.deploy.live import Observed
+    from mathvisuals.deploy.orchestrator import PlanResult
+    from mathvisuals.deploy.saved_plan import SavedPlan
     from mathvisuals.deploy.status import StatusReport
     from mathvisuals.deploy.verify import VerifyReport
 
@@ -52,6 +54,7 @@ class Session:
     reporter: RichReporter
     console: Console
     token_file: Path | None = None
+    sandbox_started: bool = False  # this command started the sandbox (it keeps running)
 
 
 def install_scrubber() -> None:
@@ -85,9 +88,11 @@ def session(env: str | None, config: Path | None, target: str) -> Iterator[Sessi
         )
     console = Console(file=sys.stderr, highlight=False)
     local = None
+    started = False
     if profile.emulated:
         from mathvisuals.deploy.local import start_local
 
+        started = not sandbox_running()
         with console.status("starting the sandbox (ministack + TLS redis-server)"):
             local = start_local(state_dir(), CACHE_DIR / "ministack" / "venv")
         loaded = local.configure(loaded)
@@ -106,9 +111,25 @@ def session(env: str | None, config: Path | None, target: str) -> Iterator[Sessi
             reporter,
             console,
             token_file=local.token_file if local else None,
+            sandbox_started=started,
         )
     finally:
         reporter.stop()
+
+
+def sandbox_running() -> bool:
+    """Whether the sandbox's processes answer (read from its state file; starts nothing)."""
+    from mathvisuals.sandbox.sandbox import Sandbox
+
+    return Sandbox(state_dir()).status().up
+
+
+def sandbox_recorded() -> bool:
+    """Whether a sandbox was started and not yet taken down (its processes may have died)."""
+    from mathvisuals.sandbox.sandbox import Sandbox
+
+    found = Sandbox(state_dir()).status()
+    return found.redis is not None or found.ministack is not None
 
 
 def connect(config: EnvironmentConfig, profile: TargetProfile) -> Gateways:
@@ -241,9 +262,43 @@ def write_status(
         show_values=show_values,
         templates=load_templates(),
         observed=observed,
+        last_verify=None if report is not None else last_verify(s),
     )
     status.write(Path(s.config.report.path))
+    if report is not None:
+        record_verify(s, report)
     return status
+
+
+def _verify_record(s: Session) -> Path:
+    return state_dir() / "verify" / f"{s.config.name}-{s.profile.name}.json"
+
+
+def record_verify(s: Session, report: VerifyReport) -> None:
+    """Keep the outcome, so that a later ``status`` can say what the latest verify found."""
+    import json
+
+    from mathvisuals.model.clock import iso_now
+
+    path = _verify_record(s)
+    failed = [c.id for c in report.failed]
+    body = {"at": iso_now(), "ok": report.ok, "failed": failed}
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(body) + "\n", encoding="utf-8")
+    except OSError:
+        pass  # a read-only state directory costs the record, not the command
+
+
+def last_verify(s: Session) -> str | None:
+    import json
+
+    try:
+        body = json.loads(_verify_record(s).read_text(encoding="utf-8"))
+        outcome = "passed" if body["ok"] else "failed: " + ", ".join(body["failed"])
+        return f"{outcome} ({body['at']})"
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
 
 def epoch_now_ms() -> int:
@@ -255,3 +310,25 @@ def emulated_api_url(config: EnvironmentConfig, api_endpoint: str) -> str:
     api_id = api_endpoint.split("//", 1)[-1].split(".", 1)[0]
     base = config.local.endpoint_url.rstrip("/")
     return f"{base}/_aws/execute-api/{api_id}/{config.api.stage_name}"
+
+
+def saved_plan(s: Session, result: PlanResult) -> SavedPlan:
+    from mathvisuals.deploy.saved_plan import from_result
+    from mathvisuals.model.clock import iso_now
+
+    return from_result(
+        result,
+        environment=s.config.name,
+        region=s.config.env.region,
+        account_id=s.config.env.account_id,
+        tool_version=__version__,
+        created=iso_now(),
+    )
+
+
+def save_plan(s: Session, result: PlanResult, out: Path) -> None:
+    """Write the plan file (digests and change sets only: no values, no tokens)."""
+    try:
+        out.write_text(saved_plan(s, result).to_json(), encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(str(out), "--out", f"cannot write: {exc.strerror or exc}") from exc

@@ -5,6 +5,7 @@ Every other name (exports, SSM parameters, log group, tags) is derived here, in 
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
 import re
 import tomllib
@@ -14,7 +15,7 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from mathvisuals.deploy.errors import ConfigError
+from mathvisuals.deploy.errors import ConfigError, UsageError
 
 ENVIRONMENTS_DIR = Path("infra/environments")
 LOG_RETENTION_DAYS = frozenset(
@@ -155,6 +156,8 @@ class GithubSection(_Section):
 
 class ProtectionSection(_Section):
     termination_protection: bool = True
+    # up refuses without --plan FILE (from plan --out) or --yes: review before apply.
+    require_plan: bool = False
 
 
 class ReportSection(_Section):
@@ -277,11 +280,20 @@ class EnvironmentConfig(_Section):
 
 
 def config_path(env: str | None, config: Path | None) -> Path:
+    """``--env NAME`` or ``--config FILE``, exactly one; an unknown name lists the known ones."""
+    if config is not None and env is not None:
+        raise UsageError("--env and --config both given").with_hint("pass one of them")
     if config is not None:
         return config
     if env is None:
-        raise ConfigError("", "", "no environment given", "pass --env NAME or --config FILE")
-    return ENVIRONMENTS_DIR / f"{env}.toml"
+        raise UsageError("no environment given").with_hint("pass --env NAME or --config FILE")
+    path = ENVIRONMENTS_DIR / f"{env}.toml"
+    if not path.is_file():
+        known = sorted(p.stem for p in ENVIRONMENTS_DIR.glob("*.toml"))
+        raise UsageError(
+            f"no environment {env!r}: {ENVIRONMENTS_DIR} has {', '.join(known) or 'none'}"
+        ).with_hint(f"pass one of those, or create {path}")
+    return path
 
 
 def load_config(path: Path) -> EnvironmentConfig:
@@ -302,13 +314,30 @@ def load_config(path: Path) -> EnvironmentConfig:
     try:
         return EnvironmentConfig.model_validate(data)
     except ValidationError as exc:
-        first = exc.errors()[0]
+        # An unknown key (a typo) explains the rest (the key it meant is then "missing").
+        errors = sorted(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")
+        first = errors[0]
         key = ".".join(str(part) for part in first["loc"])
         message = first["msg"].removeprefix("Value error, ")
         if first["type"] == "extra_forbidden":
-            message = "unknown key (check the spelling against infra/environments/prod.toml)"
+            message = "unknown key" + _did_you_mean(EnvironmentConfig, first["loc"])
         elif first["type"] == "missing":
             message = "required key is missing"
-        more = len(exc.errors()) - 1
+        more = len(errors) - 1
         suffix = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
         raise ConfigError(shown, key, message + suffix) from exc
+
+
+def _did_you_mean(model: type[BaseModel], loc: tuple[int | str, ...]) -> str:
+    """`` (did you mean memory_mb?)`` from the section's known keys, else where to look."""
+    fields: dict[str, Any] = dict(model.model_fields)
+    for part in loc[:-1]:
+        annotation = fields[str(part)].annotation if str(part) in fields else None
+        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+            fields = {}
+            break
+        fields = dict(annotation.model_fields)
+    close = difflib.get_close_matches(str(loc[-1]), list(fields), n=1)
+    if close:
+        return f" (did you mean {close[0]}?)"
+    return " (check the spelling against infra/environments/prod.toml)"

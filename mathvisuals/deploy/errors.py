@@ -59,3 +59,9 @@ class LockHeldError(DeployError):
 
 class GitHubError(DeployError):
     exit_code = 12
+
+
+class UsageError(DeployError):
+    """An option's value cannot be used as given (exit 2, like the parser's own errors)."""
+
+    exit_code = 2

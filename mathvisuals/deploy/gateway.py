@@ -246,8 +246,21 @@ class Functions(Protocol):
     def invoke(self, name: str, event: Mapping[str, object]) -> dict[str, object]: ...
 
 
+@dataclass(frozen=True)
+class LogEvent:
+    timestamp_ms: int
+    message: str
+    event_id: str = ""
+
+
 class Logs(Protocol):
     def messages(self, group: str, start_ms: int) -> list[str]: ...
+
+    def filter_events(
+        self, group: str, start_ms: int, *, pattern: str | None = None, limit: int = 10_000
+    ) -> list[LogEvent]:
+        """Events from ``start_ms`` on, oldest first, at most ``limit`` (``logs``)."""
+        ...
 
 
 class Network(Protocol):

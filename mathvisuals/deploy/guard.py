@@ -25,7 +25,7 @@ READ_ONLY = frozenset(
         "describe", "template", "events", "physical_ids", "exports", "importers", "value", "get",
         "account_id", "missing_permissions", "bucket_region", "head", "read", "replication_group",
         "configuration", "messages", "ingress_sources", "alarms", "subscriptions", "resources",
-        "export_table", "stacks_elsewhere", "snapshot_status",
+        "filter_events", "export_table", "stacks_elsewhere", "snapshot_status",
         # Runs the function (verify's round trip through the API); it changes no AWS resource.
         "invoke",
     }

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
@@ -74,6 +76,17 @@ class StackSpec:
     @property
     def stateful(self) -> bool:
         return self.role == "data"
+
+    @property
+    def template_sha256(self) -> str:
+        return hashlib.sha256(self.template_body.encode("utf-8")).hexdigest()
+
+    @property
+    def parameters_sha256(self) -> str:
+        """Over the sorted parameters and tags: the inputs a change set is made of."""
+        inputs = {"parameters": dict(self.parameters), "tags": dict(self.tags)}
+        canonical = json.dumps(inputs, sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
 @dataclass(frozen=True)

@@ -44,6 +44,9 @@ class Preview:
     changes: tuple[Change, ...] = ()
     refused: tuple[Change, ...] = ()
     unchanged: bool = False
+    # sha256 of the template body and of the parameter set, for a saved plan (plan --out).
+    template_sha256: str = ""
+    parameters_sha256: str = ""
 
 
 def in_sync(spec: StackSpec, state: StackState, deployed_template: str | None) -> bool:
@@ -98,9 +101,17 @@ class StackDeployer:
     def preview(self, spec: StackSpec) -> Preview:
         state = self._cfn.describe(spec.name)
         decision = decide(spec, state, self._flags)
-        if decision.action is Action.UPDATE and in_sync(spec, state, self._cfn.template(spec.name)):
-            return Preview(spec.name, decision.action, "up to date", unchanged=True)
-        return Preview(spec.name, decision.action, decision.why)
+        unchanged = decision.action is Action.UPDATE and in_sync(
+            spec, state, self._cfn.template(spec.name)
+        )
+        return Preview(
+            spec.name,
+            decision.action,
+            "up to date" if unchanged else decision.why,
+            unchanged=unchanged,
+            template_sha256=spec.template_sha256,
+            parameters_sha256=spec.parameters_sha256,
+        )
 
     def preview_changes(self, spec: StackSpec) -> tuple[Change, ...]:
         """Create a change set only to describe it, then delete it (``plan``)."""

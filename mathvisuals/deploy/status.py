@@ -129,9 +129,11 @@ def build_status(
     show_values: bool = False,
     templates: Mapping[StackRole, str] | None = None,
     observed: Observed | None = None,
+    last_verify: str | None = None,
 ) -> StatusReport:
     """The report; ``templates`` (local bodies) adds deployed-vs-local template fingerprints.
-    ``observed`` reuses the live state a verify run has read already."""
+    ``observed`` reuses the live state a verify run has read already; ``last_verify`` is the
+    recorded outcome of the latest verify when this run has none of its own."""
     seen = observed if observed is not None else Observed(config, gateways)
     builder = _Builder(seen, profile, show_values, templates or {}, now)
     header = builder.header(tool_version)
@@ -142,7 +144,7 @@ def build_status(
             ("secret", "2. Auth-token secret", builder.secret),
             ("data", "3. Data stack", builder.data),
             ("parameters", "4. Parameters and GitHub", builder.parameters),
-            ("api", "5. API and verification", lambda: builder.api(verify_report)),
+            ("api", "5. API and verification", lambda: builder.api(verify_report, last_verify)),
         )
     )
     if verify_report is not None:
@@ -341,7 +343,7 @@ class _Builder:
         )
         return domain, not domain
 
-    def api(self, verify_report: VerifyReport | None) -> dict[str, Value]:
+    def api(self, verify_report: VerifyReport | None, last_verify: str | None) -> dict[str, Value]:
         rows = self.stack_rows("api", "R11")
         function, seen = self.seen.function, self.seen
         expected, missing = seen.expected_config_version()
@@ -362,7 +364,7 @@ class _Builder:
         if errors:
             self.problem("R11", f"{errors} redis.error in the last 24 h", HINTS["V6"])
         subscriptions = len(self.config.alarms.email_subscriptions)
-        if subscriptions == 0:
+        if subscriptions == 0 and self.profile.reads_alarms:  # no alarms where they are skipped
             self.problem(
                 "R11",
                 "the alarm topic has no e-mail subscriptions configured",
@@ -370,7 +372,7 @@ class _Builder:
                 warning=True,
             )
         alarm_states = self.alarm_states()
-        last = "not run"
+        last = last_verify or "not run"
         if verify_report is not None:
             failed = ", ".join(c.id for c in verify_report.failed)
             last = "passed" if verify_report.ok else f"failed: {failed}"

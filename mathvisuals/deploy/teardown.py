@@ -48,10 +48,12 @@ def down(o: Orchestrator, options: DownOptions) -> list[tuple[str, str]]:
             done.append((config.stacks.shared, f"kept (imported by {', '.join(importers)})"))
         else:
             done.append((config.stacks.shared, _delete(o, config.stacks.shared, "shared")))
+            deleted = 0
             for key in ("examples-origins", "svg-origins"):
                 if gateways.parameters.get([config.ssm_name(key)]):
                     gateways.parameters.delete(config.ssm_name(key))
-            done.append(("allow-list parameters", "deleted"))
+                    deleted += 1
+            done.append(("allow-list parameters", "deleted" if deleted else "absent"))
         secret = config.redis.auth_secret_name
         if everything or options.delete_secret or options.force_delete_secret:
             info = gateways.secrets.describe(secret)
@@ -59,6 +61,8 @@ def down(o: Orchestrator, options: DownOptions) -> list[tuple[str, str]]:
                 force = everything or options.force_delete_secret
                 gateways.secrets.delete(secret, force=force)
                 done.append((secret, "deleted" if force else "scheduled for deletion (30 days)"))
+            else:
+                done.append((secret, "absent"))
         else:
             done.append((secret, "kept (pass --delete-secret)"))
     return done

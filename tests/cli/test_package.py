@@ -55,7 +55,8 @@ def test_without_python_3_12_the_aws_artefact_is_refused_in_one_line(
     assert not (tmp_path / "state" / "artifacts").exists()
 
 
-def test_an_unknown_environment_is_exit_3(tmp_path: Path) -> None:
+def test_an_unknown_environment_is_a_usage_error() -> None:
     result = CliRunner().invoke(app, ["package", "--env", "no-such-env"])
-    assert result.exit_code == 3
-    assert "no-such-env.toml" in result.stderr
+    assert result.exit_code == 2  # as for every deploy command
+    assert "no-such-env" in result.stderr
+    assert "Traceback" not in result.output

@@ -12,6 +12,7 @@ from mathvisuals.deploy.gateway import (
     AlarmInfo,
     FunctionInfo,
     Gateways,
+    LogEvent,
     ParameterInfo,
     ReplicationGroupInfo,
     SecretInfo,
@@ -318,6 +319,12 @@ class FakeLogs:
 
     def messages(self, group: str, start_ms: int) -> list[str]:
         return list(self.lines.get(group, []))
+
+    def filter_events(
+        self, group: str, start_ms: int, *, pattern: str | None = None, limit: int = 10_000
+    ) -> list[LogEvent]:
+        lines = self.lines.get(group, [])
+        return [LogEvent(start_ms + i, line, str(i)) for i, line in enumerate(lines)][:limit]
 
 
 class FakeNetwork:

@@ -119,3 +119,11 @@ def test_local_down_removes_everything(config: EnvironmentConfig, tmp_path: Path
     assert not any(cfn.describe(name).exists for name in vars(config.stacks).values() if name)
     assert done[config.redis.auth_secret_name] == "deleted"
     assert gateways.parameters.get([config.ssm_name("examples-origins")]) == {}
+
+
+def test_down_of_nothing_claims_nothing(config: EnvironmentConfig, tmp_path: Path) -> None:
+    orchestrator, _, _ = make(config, tmp_path)
+    done = dict(down(orchestrator, DownOptions(delete_secret=True)))
+    assert done[config.stacks.api] == "absent" and done[config.stacks.shared] == "absent"
+    assert done["allow-list parameters"] == "absent"
+    assert done[config.redis.auth_secret_name] == "absent"

@@ -97,15 +97,26 @@ def test_markdown_has_the_header_and_every_section(config: EnvironmentConfig) ->
     assert "| GitHub secrets | REDIS_ENDPOINT ← ssm:endpoint," in markdown
 
 
-def test_a_converged_world_has_only_the_alarm_subscription_warning(
+def test_a_converged_world_has_no_problem_where_alarms_are_skipped(
     config: EnvironmentConfig,
 ) -> None:
     report = status(converged(config))
-    assert problem_ids(report) == [("R11", True)]
+    assert problem_ids(report) == []  # no alarm e-mail warning: the local target has no alarms
     assert report.ok
     api = rows(report, "api")
     assert api["CONFIG_VERSION"] == api["CONFIG_VERSION expected"]
     assert rows(report, "parameters")["provisional"] is False
+
+
+def test_without_subscriptions_aws_warns_about_alarm_email(config: EnvironmentConfig) -> None:
+    report = status(converged(config), profile=AWS)
+    assert ("R11", True) in problem_ids(report)
+    assert any("e-mail subscriptions" in p.detail for p in report.problems)
+
+
+def test_the_recorded_verify_is_shown_when_this_run_has_none(config: EnvironmentConfig) -> None:
+    recorded = status(converged(config), last_verify="passed (2026-12-02T14:00:00Z)")
+    assert rows(recorded, "api")["last verify"] == "passed (2026-12-02T14:00:00Z)"
 
 
 def test_no_token_or_endpoint_in_the_files_by_default(

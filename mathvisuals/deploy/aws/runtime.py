@@ -23,6 +23,7 @@ from mathvisuals.deploy.errors import (
 )
 from mathvisuals.deploy.gateway import (
     FunctionInfo,
+    LogEvent,
     ReplicationGroupInfo,
     SecretValue,
 )
@@ -183,6 +184,36 @@ class AwsLogs(Gateway):
         except ClientError as exc:
             if error_code(exc) == "ResourceNotFoundException":
                 return []  # the function has not logged yet
+            raise self._error("FilterLogEvents", exc) from exc
+
+    def filter_events(
+        self, group: str, start_ms: int, *, pattern: str | None = None, limit: int = 10_000
+    ) -> list[LogEvent]:
+        def pages() -> list[LogEvent]:
+            paginator = self._client.get_paginator("filter_log_events")
+            query: dict[str, Any] = {"logGroupName": group, "startTime": start_ms}
+            if pattern:
+                query["filterPattern"] = pattern
+            found: list[LogEvent] = []
+            for page in paginator.paginate(**query):
+                for event in page.get("events", []):
+                    found.append(
+                        LogEvent(
+                            int(event.get("timestamp", 0)),
+                            str(event.get("message", "")).rstrip("\n"),
+                            str(event.get("eventId", "")),
+                        )
+                    )
+                if len(found) >= limit:
+                    break
+            found.sort(key=lambda e: e.timestamp_ms)
+            return found[:limit]
+
+        try:
+            return self._raw("FilterLogEvents", pages)
+        except ClientError as exc:
+            if error_code(exc) == "ResourceNotFoundException":
+                return []
             raise self._error("FilterLogEvents", exc) from exc
 
 

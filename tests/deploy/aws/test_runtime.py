@@ -187,6 +187,32 @@ def test_log_messages(aws: None) -> None:
     assert logs.messages(group, start) == ['{"event": "store.ready", "mode": "kv"}', "END"]
 
 
+def test_filter_events_pages_with_a_pattern_oldest_first(backoff: Backoff) -> None:
+    group = "/aws/lambda/math-visuals-api"
+    client, stubber = stub("logs")
+    logs = AwsLogs(client, backoff=backoff)
+    query = {"logGroupName": group, "startTime": 5, "filterPattern": '{ $.event = "x" }'}
+    stubber.add_response(
+        "filter_log_events",
+        {"events": [{"timestamp": 20, "message": "b\n", "eventId": "2"}], "nextToken": "t"},
+        query,
+    )
+    stubber.add_response(
+        "filter_log_events",
+        {"events": [{"timestamp": 10, "message": "a", "eventId": "1"}]},
+        {**query, "nextToken": "t"},
+    )
+    stubber.add_client_error("filter_log_events", "ResourceNotFoundException")
+    with stubber:
+        found = logs.filter_events(group, 5, pattern='{ $.event = "x" }')
+        assert logs.filter_events(group, 5) == []  # the function has not logged yet
+    assert [(e.timestamp_ms, e.message, e.event_id) for e in found] == [
+        (10, "a", "1"),
+        (20, "b", "2"),
+    ]
+    stubber.assert_no_pending_responses()
+
+
 def test_ingress_sources(aws: None) -> None:
     client = boto3.client("ec2", region_name=REGION)
     vpc = client.create_vpc(CidrBlock="10.42.0.0/16")["Vpc"]["VpcId"]
