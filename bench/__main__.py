@@ -69,6 +69,13 @@ def main(argv: list[str] | None = None) -> int:
                     run.results += api_load.run_scenarios(
                         servers["plain"], headline, seconds, work / "logs", workers=args.workers
                     )
+                granian = Path(sys.executable).parent / "granian"
+                if http and "plain" in redis_names and granian.exists():
+                    headline = [s for s in chosen if s.upstream is not None]
+                    print("granian (measured side by side, not a dependency), plain Redis:")
+                    run.results += api_load.run_scenarios(
+                        servers["plain"], headline, seconds, work / "logs", server_name="granian"
+                    )
             if not only or "lambda" in only:
                 print("Lambda shape (TLS Redis):", flush=True)
                 run.lambda_figures = lambda_shape.measure(

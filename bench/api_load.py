@@ -31,12 +31,19 @@ class Result:
     rss_idle_kib: int
     rss_peak_kib: int
     cpu_ms: float  # server CPU time per request under load
+    server: str = "uvicorn"
 
     @property
     def row(self) -> str:
         return f"{self.scenario.name}/{self.redis}" + (
             f"/w{self.workers}" if self.workers != 1 else ""
         )
+
+    @property
+    def label(self) -> str:
+        extra = [f"{self.workers} workers"] if self.workers != 1 else []
+        extra += [self.server] if self.server != "uvicorn" else []
+        return self.scenario.name + (f" ({', '.join(extra)})" if extra else "")
 
 
 class RssSampler(threading.Thread):
@@ -79,8 +86,9 @@ def run_scenarios(
     logdir: Path,
     *,
     workers: int = 1,
+    server_name: str = "uvicorn",
 ) -> list[Result]:
-    server = ApiServer(redis.env(), logdir, workers=workers)
+    server = ApiServer(redis.env(), logdir, workers=workers, server=server_name)
     server.start()
     client = redis.client()
     results: list[Result] = []
@@ -99,7 +107,9 @@ def run_scenarios(
             cycle = list(itertools.islice(itertools.cycle(scenario.requests), ROUND_TRIP_REQUESTS))
             trips = redis_stats.measure(client, functools.partial(send_all, server.port, cycle))
             cpu_ms = cpu * 1000 / max(load.requests, 1)
-            result = Result(scenario, redis.name, workers, load, trips, idle, peak, cpu_ms)
+            result = Result(
+                scenario, redis.name, workers, load, trips, idle, peak, cpu_ms, server_name
+            )
             print_result(result)
             results.append(result)
     finally:
@@ -111,7 +121,7 @@ def run_scenarios(
 def print_result(r: Result) -> None:
     load = r.load
     print(
-        f"  {r.scenario.name:<18} {r.redis:<5} w{r.workers} {load.rps:>9,.0f} req/s  "
+        f"  {r.label:<26} {r.redis:<5} {load.rps:>9,.0f} req/s  "
         f"p50 {load.p50_ms:6.2f} ms  p99 {load.p99_ms:6.2f} ms  cpu {r.cpu_ms:5.2f} ms/req  "
         f"errors {load.errors}  "
         f"rss {r.rss_peak_kib / 1024:5.1f} MiB  round trips {r.round_trips.describe()}",

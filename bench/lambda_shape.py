@@ -1,18 +1,22 @@
-"""The Lambda shape: cold start of the artefact in fresh processes, warm handler time, size."""
+"""The Lambda shape: cold start of the artefact as shipped, warm handler cost, imports, size.
+
+The artefact is the one `up` ships to AWS (`mathvisuals package --env prod`: Python 3.12 wheels
+for manylinux x86_64, with bytecode compiled by a Python 3.12), unpacked and run by a Python
+3.12 in fresh processes against the TLS + AUTH redis-server, as Lambda would. The same tree
+without its ``__pycache__`` directories is the artefact as it shipped before (no bytecode).
+"""
 
 from __future__ import annotations
 
-import asyncio
-import compileall
 import contextlib
 import json
+import shutil
 import statistics
 import subprocess
-import sys
 import time
 import zipfile
-from collections import Counter
-from dataclasses import dataclass
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -20,31 +24,73 @@ from bench.data import example_set
 from bench.servers import REPO, BenchRedis
 from mathvisuals import jsonfmt
 
-COLD_RUNS = 20
+COLD_RUNS = 5
 WARM_EVENTS = 2000
+IMPORT_RUNS = 5
 
-# Runs in a fresh interpreter with -I -S: only the standard library and the unpacked artefact
-# are importable, as in Lambda. -B: no bytecode is written, as /var/task is read-only, so an
-# artefact without .pyc files is compiled again at every cold start. Interpreter start-up itself
-# is timed by the parent.
+# Runs in a fresh interpreter with -I -S -B: only the standard library and the unpacked
+# artefact are importable, as in Lambda, and nothing is written (/var/task is read-only).
+# Times are epoch seconds, so the parent can count from before it started the process.
 COLD_SCRIPT = r"""
 import sys, time
-started = time.perf_counter()
+entered = time.time()
 sys.path.insert(0, sys.argv[1])
 from mathvisuals.api.lambda_handler import handler
-imported = time.perf_counter()
+imported = time.time()
 import json
 class Context:
     aws_request_id = "cold-start"
 result = handler(json.loads(sys.argv[2]), Context())
-answered = time.perf_counter()
+answered = time.time()
 sys.stderr.write("BENCH " + json.dumps({
-    "import_ms": (imported - started) * 1000,
-    "first_event_ms": (answered - imported) * 1000,
-    "status": result["statusCode"],
-    "boto3": "boto3" in sys.modules,
+    "entered": entered, "imported": imported, "answered": answered,
+    "status": result["statusCode"], "boto3": "boto3" in sys.modules,
 }) + "\n")
 """
+
+# A warm handler in one process: per-event wall time, CPU per event (user + system of the whole
+# process over the measured events), RSS after the warm-up. Logs go to stdout (discarded).
+WARM_SCRIPT = r"""
+import json, os, sys, time
+sys.path.insert(0, sys.argv[1])
+from mathvisuals.api.lambda_handler import handler
+events = json.loads(sys.argv[2])
+count = int(sys.argv[3])
+class Context:
+    aws_request_id = "warm"
+out = {}
+for name, event in events.items():
+    for _ in range(50):
+        assert handler(event, Context())["statusCode"] == 200
+    times = []
+    cpu = time.process_time()
+    for _ in range(count):
+        started = time.perf_counter()
+        handler(event, Context())
+        times.append((time.perf_counter() - started) * 1000)
+    out[name] = {"times": times, "cpu_ms": (time.process_time() - cpu) * 1000 / count}
+rss = next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmRSS:"))
+out["rss_kib"] = rss
+sys.stderr.write("BENCH " + json.dumps(out) + "\n")
+"""
+
+# The issue's table (same machine kind, same event, fresh processes, medians of 5).
+NODE = {
+    "total_ms": 244.0,
+    "import_ms": 63.0,
+    "first_ms": 141.0,
+    "warm_cpu_ms": 0.731,
+    "warm_p99_ms": 4.05,
+    "rss_mib": 113.7,
+}
+BEFORE = {  # ours as shipped when the issue was filed
+    "total_ms": 565.0,
+    "import_ms": 207.0,
+    "first_ms": 322.0,
+    "warm_cpu_ms": 0.384,
+    "warm_p99_ms": 1.06,
+    "rss_mib": 52.6,
+}
 
 
 @dataclass(frozen=True)
@@ -52,24 +98,37 @@ class Artefact:
     zip_bytes: int
     unzipped_bytes: int
     files: int
+    pycs: int
+    cache_tag: str | None
     has_boto3: bool
     largest: list[tuple[str, int]]  # top-level entries by unzipped size
 
 
 @dataclass(frozen=True)
+class Cold:
+    total_ms: float  # process start → first response
+    import_ms: float
+    first_ms: float
+    runs: int
+
+
+@dataclass
 class LambdaFigures:
     artefact: Artefact
-    cold_import_ms: float  # median
-    cold_first_event_ms: float  # median
-    cold_process_ms: float  # median wall time of the whole process, interpreter start included
-    cold_pyc_import_ms: float  # the same with the artefact compiled to bytecode beforehand
-    cold_pyc_first_event_ms: float
-    import_handler_ms: float  # -X importtime, with bytecode: the handler module and its imports
-    import_redis_ms: float  # the store's redis-py, imported on the first event
-    warm_get_p50_ms: float
-    warm_get_p99_ms: float
+    interpreter: str
+    shipped: Cold
+    no_bytecode: Cold
+    warm_cpu_ms: float
+    warm_p50_ms: float
+    warm_p99_ms: float
     warm_put_p50_ms: float
     warm_put_p99_ms: float
+    rss_mib: float
+    import_handler_ms: float
+    import_redis_ms: float
+    import_self: list[tuple[str, float]] = field(default_factory=list)  # module, ms (self)
+    import_cumulative: list[tuple[str, float]] = field(default_factory=list)
+    import_packages: list[tuple[str, float]] = field(default_factory=list)
 
 
 def event(method: str, path: str, query: str = "", body: object = None) -> dict[str, Any]:
@@ -92,15 +151,20 @@ def event(method: str, path: str, query: str = "", body: object = None) -> dict[
     return payload
 
 
-def build(workdir: Path) -> tuple[Path, Artefact]:
-    """Build the artefact as ``up --target local`` does and unpack it."""
+def build(workdir: Path) -> tuple[Path, Artefact, Path]:
+    """Build the artefact exactly as `up` does for AWS, unpack it; (tree, facts, python3.12)."""
     from mathvisuals.deploy.artifact import build_artifact
+    from mathvisuals.deploy.bytecode import find_interpreter
 
+    interpreter = find_interpreter("3.12")
+    if interpreter is None:
+        raise RuntimeError("the Lambda shape needs a Python 3.12 (PATH or pyenv)")
     built = build_artifact(
         workdir / "artifact",
-        python_version=None,
+        python_version="3.12",
+        platform="manylinux2014_x86_64",
         cache_dir=REPO / ".mathvisuals" / "cache",
-        verify_import=False,
+        bytecode="required",
     )
     unpacked = workdir / "unpacked"
     sizes: Counter[str] = Counter()
@@ -113,89 +177,98 @@ def build(workdir: Path) -> tuple[Path, Artefact]:
         zip_bytes=built.size,
         unzipped_bytes=sum(info.file_size for info in infos),
         files=len(infos),
+        pycs=sum(1 for info in infos if info.filename.endswith(".pyc")),
+        cache_tag=built.bytecode,
         has_boto3=any(name.startswith(("boto3/", "botocore/")) for name in built.manifest),
         largest=sizes.most_common(6),
     )
-    return unpacked, artefact
+    return unpacked, artefact, interpreter.path
 
 
-def cold_starts(unpacked: Path, redis: BenchRedis, runs: int) -> list[dict[str, float]]:
+def without_bytecode(unpacked: Path, dest: Path) -> Path:
+    shutil.copytree(unpacked, dest, ignore=shutil.ignore_patterns("__pycache__"))
+    return dest
+
+
+def cold_starts(python: Path, tree: Path, redis: BenchRedis, runs: int) -> Cold:
     env = {**redis.env(), "MATHVISUALS_REQUIRE_KV": "true", "PATH": "/usr/bin:/bin"}
     get = json.dumps(event("GET", "/api/examples", "path=/bench"))
     samples: list[dict[str, float]] = []
     for _ in range(runs):
-        started = time.perf_counter()
+        started = time.time()
         done = subprocess.run(
-            [sys.executable, "-I", "-S", "-B", "-c", COLD_SCRIPT, str(unpacked), get],
+            [str(python), "-I", "-S", "-B", "-c", COLD_SCRIPT, str(tree), get],
             env=env, capture_output=True, text=True, check=True, timeout=60,
         )  # fmt: skip
-        wall = (time.perf_counter() - started) * 1000
         line = next(x for x in done.stderr.splitlines() if x.startswith("BENCH "))
         sample = json.loads(line[len("BENCH ") :])
         if sample["status"] != 200 or sample["boto3"]:
             raise RuntimeError(f"cold start answered {sample}")
-        samples.append({**sample, "process_ms": wall})
-    return samples
+        samples.append(
+            {
+                "total_ms": (sample["answered"] - started) * 1000,
+                "import_ms": (sample["imported"] - sample["entered"]) * 1000,
+                "first_ms": (sample["answered"] - sample["imported"]) * 1000,
+            }
+        )
+    return Cold(
+        total_ms=statistics.median(s["total_ms"] for s in samples),
+        import_ms=statistics.median(s["import_ms"] for s in samples),
+        first_ms=statistics.median(s["first_ms"] for s in samples),
+        runs=runs,
+    )
 
 
-def import_times(unpacked: Path, runs: int = 5) -> tuple[float, float]:
-    """Median cumulative import times (ms) of the handler, then of the Redis store on top."""
+def warm(python: Path, tree: Path, redis: BenchRedis, count: int) -> dict[str, Any]:
+    env = {**redis.env(), "MATHVISUALS_REQUIRE_KV": "true", "PATH": "/usr/bin:/bin"}
+    events = {
+        "PUT": event("PUT", "/api/examples", body=example_set("/bench")),
+        "GET": event("GET", "/api/examples", "path=/bench"),
+    }
+    done = subprocess.run(
+        [str(python), "-I", "-S", "-B", "-c", WARM_SCRIPT, str(tree), json.dumps(events),
+         str(count)],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, check=True,
+        timeout=600,
+    )  # fmt: skip
+    line = next(x for x in done.stderr.splitlines() if x.startswith("BENCH "))
+    result: dict[str, Any] = json.loads(line[len("BENCH ") :])
+    return result
+
+
+def import_times(python: Path, tree: Path, runs: int = IMPORT_RUNS) -> dict[str, Any]:
+    """-X importtime of the handler, then the Redis store on top; medians over ``runs``."""
     code = (
         "import sys; sys.path.insert(0, sys.argv[1]); "
         "import mathvisuals.api.lambda_handler, mathvisuals.store.redis"
     )
-    handler: list[float] = []
-    store: list[float] = []
+    selfs: defaultdict[str, list[float]] = defaultdict(list)
+    cumulative: defaultdict[str, list[float]] = defaultdict(list)
     for _ in range(runs):
         done = subprocess.run(
-            [sys.executable, "-I", "-S", "-B", "-X", "importtime", "-c", code, str(unpacked)],
+            [str(python), "-I", "-S", "-B", "-X", "importtime", "-c", code, str(tree)],
             capture_output=True, text=True, check=True, timeout=60,
         )  # fmt: skip
-        cumulative = {}
         for line in done.stderr.splitlines():
             parts = line.removeprefix("import time:").split("|")
             if len(parts) == 3 and parts[1].strip().isdigit():
-                cumulative[parts[2].strip()] = int(parts[1]) / 1000
-        handler.append(cumulative["mathvisuals.api.lambda_handler"])
-        store.append(cumulative["mathvisuals.store.redis"])
-    return statistics.median(handler), statistics.median(store)
-
-
-def warm(redis: BenchRedis, logfile: Path, events: int) -> dict[str, list[float]]:
-    """Handler time per event for a warm handler in this process (logs go to a file)."""
-    from mathvisuals.api.lambda_handler import build_handler
-    from mathvisuals.logs import EventLog
-    from mathvisuals.settings import Settings
-
-    class Context:
-        aws_request_id = "warm"
-
-    with logfile.open("a", encoding="utf-8") as log:
-
-        def sink(line: str) -> None:
-            log.write(line + "\n")
-            log.flush()
-
-        handler = build_handler(Settings.from_env(redis.env()), EventLog(sink))
-        put = event("PUT", "/api/examples", body=example_set("/bench"))
-        get = event("GET", "/api/examples", "path=/bench")
-        times: dict[str, list[float]] = {"GET": [], "PUT": []}
-        try:
-            for name, item in (("PUT", put), ("GET", get)):
-                for index in range(events + 50):
-                    started = time.perf_counter()
-                    result = handler(item, Context())
-                    elapsed = (time.perf_counter() - started) * 1000
-                    if result["statusCode"] != 200:
-                        raise RuntimeError(f"warm {name} answered {result['statusCode']}")
-                    if index >= 50:  # the first events connect and warm caches
-                        times[name].append(elapsed)
-        finally:
-            loop = asyncio.get_event_loop()
-            loop.run_until_complete(handler.app.state.ctx.store.aclose())
-            loop.close()
-            asyncio.set_event_loop(None)
-    return times
+                name = parts[2].strip()
+                selfs[name].append(int(parts[0]) / 1000)
+                cumulative[name].append(int(parts[1]) / 1000)
+    self_ms = {name: statistics.median(v) for name, v in selfs.items()}
+    packages: defaultdict[str, float] = defaultdict(float)
+    for name, ms in self_ms.items():
+        top = name.split(".")[0]
+        packages[top if (tree / top).exists() or (tree / f"{top}.py").exists() else "stdlib"] += ms
+    return {
+        "handler": statistics.median(cumulative["mathvisuals.api.lambda_handler"]),
+        "redis": statistics.median(cumulative["mathvisuals.store.redis"]),
+        "self": sorted(self_ms.items(), key=lambda item: -item[1])[:12],
+        "cumulative": sorted(
+            ((n, statistics.median(v)) for n, v in cumulative.items()), key=lambda i: -i[1]
+        )[:12],
+        "packages": sorted(packages.items(), key=lambda item: -item[1]),
+    }
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -204,43 +277,44 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def measure(workdir: Path, redis: BenchRedis, *, quick: bool) -> LambdaFigures:
-    unpacked, artefact = build(workdir)
+    unpacked, artefact, python = build(workdir)
     print(
         f"  artefact {artefact.zip_bytes / 1e6:.2f} MB zip, "
-        f"{artefact.unzipped_bytes / 1e6:.2f} MB unzipped, boto3 inside: {artefact.has_boto3}",
+        f"{artefact.unzipped_bytes / 1e6:.2f} MB unzipped, {artefact.pycs} pycs "
+        f"({artefact.cache_tag}), boto3 inside: {artefact.has_boto3}; run by {python}",
         flush=True,
     )
-    # The first event of each cold start writes /bench in kv: seed it once.
     with contextlib.closing(redis.client()) as client:
         client.flushall()
-    times = warm(redis, workdir / "lambda-warm.log", WARM_EVENTS // 4 if quick else WARM_EVENTS)
-    runs = 5 if quick else COLD_RUNS
-    samples = cold_starts(unpacked, redis, runs)
-    compileall.compile_dir(unpacked, quiet=1, workers=0)
-    compiled = cold_starts(unpacked, redis, runs)
-    import_handler, import_redis = import_times(unpacked)
+        client.set("examples:/bench", jsonfmt.dumps_str(example_set("/bench")))
+        client.sadd("examples:__paths__", "/bench")
+    shipped = cold_starts(python, unpacked, redis, COLD_RUNS)
+    plain = cold_starts(python, without_bytecode(unpacked, workdir / "no-pyc"), redis, COLD_RUNS)
+    warm_figures = warm(python, unpacked, redis, WARM_EVENTS // 4 if quick else WARM_EVENTS)
+    imports = import_times(python, unpacked)
     figures = LambdaFigures(
         artefact=artefact,
-        cold_import_ms=statistics.median(s["import_ms"] for s in samples),
-        cold_first_event_ms=statistics.median(s["first_event_ms"] for s in samples),
-        cold_process_ms=statistics.median(s["process_ms"] for s in samples),
-        cold_pyc_import_ms=statistics.median(s["import_ms"] for s in compiled),
-        cold_pyc_first_event_ms=statistics.median(s["first_event_ms"] for s in compiled),
-        import_handler_ms=import_handler,
-        import_redis_ms=import_redis,
-        warm_get_p50_ms=percentile(times["GET"], 0.5),
-        warm_get_p99_ms=percentile(times["GET"], 0.99),
-        warm_put_p50_ms=percentile(times["PUT"], 0.5),
-        warm_put_p99_ms=percentile(times["PUT"], 0.99),
+        interpreter=str(python),
+        shipped=shipped,
+        no_bytecode=plain,
+        warm_cpu_ms=warm_figures["GET"]["cpu_ms"],
+        warm_p50_ms=percentile(warm_figures["GET"]["times"], 0.5),
+        warm_p99_ms=percentile(warm_figures["GET"]["times"], 0.99),
+        warm_put_p50_ms=percentile(warm_figures["PUT"]["times"], 0.5),
+        warm_put_p99_ms=percentile(warm_figures["PUT"]["times"], 0.99),
+        rss_mib=warm_figures["rss_kib"] / 1024,
+        import_handler_ms=imports["handler"],
+        import_redis_ms=imports["redis"],
+        import_self=imports["self"],
+        import_cumulative=imports["cumulative"],
+        import_packages=imports["packages"],
     )
     print(
-        f"  cold start (median of {runs}): import {figures.cold_import_ms:.0f} ms + first "
-        f"event {figures.cold_first_event_ms:.0f} ms; whole process {figures.cold_process_ms:.0f}"
-        f" ms; with bytecode {figures.cold_pyc_import_ms:.0f} + "
-        f"{figures.cold_pyc_first_event_ms:.0f} ms\n"
-        f"  warm handler: GET p50 {figures.warm_get_p50_ms:.2f} ms p99 "
-        f"{figures.warm_get_p99_ms:.2f} ms; PUT p50 {figures.warm_put_p50_ms:.2f} ms p99 "
-        f"{figures.warm_put_p99_ms:.2f} ms",
+        f"  cold start (median of {COLD_RUNS}), as shipped: {shipped.total_ms:.0f} ms "
+        f"(import {shipped.import_ms:.0f} + first event {shipped.first_ms:.0f}); without "
+        f"bytecode {plain.total_ms:.0f} ms\n"
+        f"  warm GET: CPU {figures.warm_cpu_ms:.3f} ms/call, p50 {figures.warm_p50_ms:.2f} ms, "
+        f"p99 {figures.warm_p99_ms:.2f} ms; RSS {figures.rss_mib:.1f} MiB",
         flush=True,
     )
     return figures

@@ -29,6 +29,9 @@ class Scenario:
     upstream: Upstream | None = None
     goal: str = ""  # the issue's throughput goal, as a factor of upstream
     goal_factor: float = 0.0
+    # Upstream's throughput as a fraction of its Redis GET ceiling (issue 15), lowest–highest.
+    upstream_ratio: tuple[float, float] | None = None
+    entries: int = 0  # entries a list answers, for CPU per listed entry
 
 
 def build(directory: Path) -> list[Scenario]:
@@ -42,6 +45,10 @@ def build(directory: Path) -> list[Scenario]:
     many = [
         data.write_json(directory, f"set-{i:03d}.json", data.example_set(f"/bench/list/{i:03d}"))
         for i in range(200)
+    ]
+    archive = [
+        data.write_json(directory, f"svg-{i:03d}.json", data.svg_entry(f"bench/archive-{i:03d}"))
+        for i in range(100)
     ]
     figures = [
         data.write_json(directory, f"figure-{i:03d}.json", data.figure(i)) for i in range(100)
@@ -57,6 +64,7 @@ def build(directory: Path) -> list[Scenario]:
             upstream=Upstream(3058, 10.1, 17.4),
             goal="2×",
             goal_factor=2,
+            upstream_ratio=(0.034, 0.034),
         ),
         Scenario(
             "svg-raw",
@@ -66,6 +74,7 @@ def build(directory: Path) -> list[Scenario]:
             upstream=Upstream(5525, None, 12.0, "4,473–5,525"),
             goal="2×",
             goal_factor=2,
+            upstream_ratio=(0.050, 0.062),
         ),
         Scenario(
             "examples-list-1",
@@ -75,6 +84,8 @@ def build(directory: Path) -> list[Scenario]:
             upstream=Upstream(2975, None, 17.6),
             goal="2×",
             goal_factor=2,
+            upstream_ratio=(0.033, 0.033),
+            entries=1,
         ),
         Scenario(
             "examples-list-200",
@@ -83,6 +94,7 @@ def build(directory: Path) -> list[Scenario]:
             [Request("PUT", "/api/examples", body) for body in many],
             goal="10×",
             goal_factor=10,
+            entries=200,
         ),
         Scenario(
             "examples-put",
@@ -95,6 +107,14 @@ def build(directory: Path) -> list[Scenario]:
             "GET /api/figure-library (100 figures, 5 categories)",
             [Request("GET", "/api/figure-library")],
             [Request("POST", "/api/figure-library", body) for body in figures],
+            entries=100,
+        ),
+        Scenario(
+            "svg-list-100",
+            "GET /api/svg (the SVG archive: 100 entries of ~1.2 kB SVG + PNG)",
+            [Request("GET", "/api/svg")],
+            [Request("POST", "/api/svg", body) for body in archive],
+            entries=100,
         ),
         Scenario(
             "svg-post-100k",

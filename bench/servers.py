@@ -92,6 +92,7 @@ class ApiServer:
     workers: int = 1
     port: int = 0
     process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+    server: str = "uvicorn"  # or "granian": the same app factory under granian (measured only)
 
     @property
     def base(self) -> str:
@@ -105,6 +106,13 @@ class ApiServer:
         args = [sys.executable, "-m", "mathvisuals", "serve", "--port", str(self.port)]
         if self.workers != 1:
             args += ["--workers", str(self.workers)]
+        if self.server == "granian":
+            args = [
+                str(Path(sys.executable).parent / "granian"), "--interface", "asgi", "--factory",
+                "--host", LOOPBACK, "--port", str(self.port), "--workers", str(self.workers),
+                "--loop", "uvloop", "--log-level", "warning", "--no-access-log",
+                "mathvisuals.cli.serve:app_from_env",
+            ]  # fmt: skip
         log = (self.logdir / f"serve-{self.port}.log").open("ab")
         self.process = subprocess.Popen(
             args, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True

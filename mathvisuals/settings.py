@@ -238,6 +238,7 @@ class DeployEnvironment:
     github_api_url: str = "https://api.github.com"
     github_actions: bool = False
     state_dir: Path = Path(".mathvisuals")
+    pyenv_root: Path | None = None  # where the artefact builder looks for a Python
 
 
 def deploy_environment(environ: Mapping[str, str] | None = None) -> DeployEnvironment:
@@ -249,6 +250,7 @@ def deploy_environment(environ: Mapping[str, str] | None = None) -> DeployEnviro
         github_api_url=_first(env, ("GITHUB_API_URL",)) or "https://api.github.com",
         github_actions=parse_bool(_first(env, ("GITHUB_ACTIONS",))) is True,
         state_dir=Path(_first(env, ("MATHVISUALS_STATE_DIR",)) or ".mathvisuals"),
+        pyenv_root=Path(_first(env, ("PYENV_ROOT",)) or Path.home() / ".pyenv"),
     )
 
 

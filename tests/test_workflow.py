@@ -74,3 +74,15 @@ def test_the_session_lasts_as_long_as_the_bootstrap_role_allows() -> None:
     aws = next(s for s in steps if "configure-aws-credentials" in s.get("uses", ""))
     template = Path("infra/bootstrap/template.yaml").read_text()
     assert f"MaxSessionDuration: {aws['with']['role-duration-seconds']}" in template
+
+
+def test_ci_installs_the_lambda_runtimes_python_for_the_bytecode() -> None:
+    workflow = yaml.safe_load(WORKFLOW.read_text())
+    steps = workflow["jobs"]["deploy"]["steps"]
+    setup = [s for s in steps if str(s.get("uses", "")).startswith("actions/setup-python")]
+    versions = str(setup[0]["with"]["python-version"]).split()
+    assert "3.12" in versions  # python3.12 on PATH: the artefact builder compiles with it
+    runs = [step.get("run", "") for step in steps]
+    assert runs.index(next(r for r in runs if r.startswith("mathvisuals package"))) < runs.index(
+        next(r for r in runs if r.startswith("mathvisuals up"))
+    )

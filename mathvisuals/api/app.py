@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import importlib
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -15,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from mathvisuals.api import examples, figures, health, openapi, raw, settings_route, svg, trash
+from mathvisuals.api import examples, health
 from mathvisuals.api.http import Context, Exchange, Family, json_response
 from mathvisuals.logs import EventLog, request_id
 from mathvisuals.settings import Settings
@@ -84,20 +85,41 @@ def build_families(settings: Settings) -> dict[str, Family]:
     }
 
 
+def lazy(module: str, name: str) -> Handler:
+    """A route's handler, imported at the route's first request: a Lambda cold start imports
+    the modules of the route it serves, not those of every route."""
+    loaded: list[Handler] = []
+
+    async def handle(ex: Exchange) -> Response:
+        if not loaded:
+            loaded.append(getattr(importlib.import_module(module), name))
+        return await loaded[0](ex)
+
+    return handle
+
+
+_svg_raw = lazy("mathvisuals.api.raw", "handle_svg")
+_figure_raw = lazy("mathvisuals.api.raw", "handle_figure")
 ROUTES: dict[str, Endpoint] = {
     "/api/examples": Endpoint("/api/examples", "examples", examples.handle),
-    "/api/examples/trash": Endpoint("/api/examples/trash", "trash", trash.handle),
-    "/api/svg": Endpoint("/api/svg", "svg", svg.handle),
-    "/api/svg/raw": Endpoint("/api/svg/raw", "svg-raw", raw.handle_svg),
-    "/api/figure-library": Endpoint("/api/figure-library", "figures", figures.handle),
-    "/api/figure-library/raw": Endpoint("/api/figure-library/raw", "figure-raw", raw.handle_figure),
-    "/api/settings": Endpoint("/api/settings", "settings", settings_route.handle),
+    "/api/examples/trash": Endpoint(
+        "/api/examples/trash", "trash", lazy("mathvisuals.api.trash", "handle")
+    ),
+    "/api/svg": Endpoint("/api/svg", "svg", lazy("mathvisuals.api.svg", "handle")),
+    "/api/svg/raw": Endpoint("/api/svg/raw", "svg-raw", _svg_raw),
+    "/api/figure-library": Endpoint(
+        "/api/figure-library", "figures", lazy("mathvisuals.api.figures", "handle")
+    ),
+    "/api/figure-library/raw": Endpoint("/api/figure-library/raw", "figure-raw", _figure_raw),
+    "/api/settings": Endpoint(
+        "/api/settings", "settings", lazy("mathvisuals.api.settings_route", "handle")
+    ),
     "/api/health": Endpoint("/api/health", "health", health.handle),
 }
 PATH_STYLE = {
-    "/api/svg/raw/": Endpoint("/api/svg/raw/{slug}", "svg-raw", raw.handle_svg),
+    "/api/svg/raw/": Endpoint("/api/svg/raw/{slug}", "svg-raw", _svg_raw),
     "/api/figure-library/raw/": Endpoint(
-        "/api/figure-library/raw/{slug}", "figure-raw", raw.handle_figure
+        "/api/figure-library/raw/{slug}", "figure-raw", _figure_raw
     ),
 }
 
@@ -231,6 +253,8 @@ def create_app(
             refusal = json_response({"error": "Method Not Allowed"}, 405, {"Allow": "GET, HEAD"})
             await refusal(scope, receive, send)
             return
+        from mathvisuals.api import openapi  # lazy: only this route needs the document
+
         await openapi.response()(scope, receive, send)
 
     async def root(scope: Scope, receive: Receive, send: Send) -> None:

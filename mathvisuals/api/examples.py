@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from starlette.responses import Response
 
+from mathvisuals import jsonfmt
 from mathvisuals.api.errors import EXAMPLES, guarded
 from mathvisuals.api.http import Exchange, as_object
 from mathvisuals.model.clock import iso_now
@@ -39,9 +40,14 @@ async def _dispatch(ex: Exchange) -> Response:
             ex.stored()
             if entry is None:
                 return ex.respond({"error": "Not Found", **ex.meta}, 404)
-            return ex.respond(_entry(ex, entry))
+            fast = ex.with_meta([entry])
+            return ex.respond_encoded(fast[0]) if fast else ex.respond(_entry(ex, entry))
         entries = await repo.list()
         ex.stored()
+        encoded = ex.with_meta(entries)
+        if encoded is not None:  # stored renderings spliced: nothing parsed or walked again
+            listed = [jsonfmt.fragment(item) for item in encoded]
+            return ex.respond_encoded(jsonfmt.dumps({**ex.meta, "entries": listed}))
         return ex.respond({**ex.meta, "entries": [_entry(ex, entry) for entry in entries]})
     if method == "DELETE":
         target = ex.query("path")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -13,6 +13,7 @@ from mathvisuals import jsonfmt
 from mathvisuals.logs import EventLog
 from mathvisuals.settings import Settings
 from mathvisuals.store.base import Mode, Store, StoreUnavailableError
+from mathvisuals.store.rendered import Rendered, with_fields
 
 MIB = 1024 * 1024
 BODY_LIMIT = 5 * MIB
@@ -166,6 +167,27 @@ class Exchange:
 
     def respond(self, body: object, status: int = 200) -> Response:
         return json_response(body, status, self.headers)
+
+    def respond_encoded(self, body: bytes, status: int = 200) -> Response:
+        """A JSON body already encoded (the fast path for stored records)."""
+        return Response(body, status, dict(self.headers), "application/json")
+
+    def with_meta(self, records: Sequence[object]) -> list[bytes] | None:
+        return self.with_fields(records, self.meta)
+
+    def with_fields(
+        self, records: Sequence[object], fields: dict[str, object]
+    ) -> list[bytes] | None:
+        """Each record as ``dumps({**record, **fields})`` spliced from its stored rendering, or
+        None when any of them has none (then the caller encodes the dicts)."""
+        fields_json = jsonfmt.dumps(fields)
+        out: list[bytes] = []
+        for record in records:
+            spliced = with_fields(record, fields, fields_json) if type(record) is Rendered else None
+            if spliced is None:
+                return None
+            out.append(spliced)
+        return out
 
     def options(self) -> Response:
         return Response(None, 204, self.headers)

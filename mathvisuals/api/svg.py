@@ -7,19 +7,24 @@ from typing import Any
 
 from starlette.responses import Response
 
+from mathvisuals import jsonfmt
 from mathvisuals.api.errors import ENTRIES, guarded
 from mathvisuals.api.http import Exchange, as_object, entry_fields, strip_mode_fields
 from mathvisuals.model.clock import iso_now
 from mathvisuals.model.paths import is_reserved, normalize_slug
 from mathvisuals.model.svg import PNG_REQUIRED, is_png_data_url, list_visible, png_data_url
 from mathvisuals.model.svg import validate_patch as patch_error
-from mathvisuals.store.svg import SvgRepository
+from mathvisuals.store.svg import SvgRepository, View
 
 # PATCH is handled but, as upstream, not advertised (§9.3).
 ALLOW = "GET,POST,PUT,DELETE,OPTIONS"
 SLUG_REQUIRED = "Slug is required"
 SLUG_RESERVED = "Slug is reserved"
 UNABLE_TO_STORE = "Unable to store SVG entry"
+
+
+# What a listed entry shows of its record before the fresh mode fields (§9.3).
+STRIPPED = View("strip_mode_fields", strip_mode_fields)
 
 
 async def handle(ex: Exchange) -> Response:
@@ -65,10 +70,13 @@ async def _get(ex: Exchange) -> Response:
     repo = SvgRepository(ex.ctx.store)
     slug = normalize_slug(ex.query("slug"))
     if slug is None:
-        entries = await repo.list()
+        entries = [entry for entry in await repo.list(STRIPPED) if list_visible(entry)]
         ex.stored()
-        visible = [_present(ex, entry) for entry in entries if list_visible(entry)]
-        return ex.respond({**ex.meta, "entries": visible})
+        encoded = ex.with_fields(entries, entry_fields(ex.mode, "svg"))
+        if encoded is not None:  # stored renderings spliced: nothing parsed or walked again
+            listed = [jsonfmt.fragment(item) for item in encoded]
+            return ex.respond_encoded(jsonfmt.dumps({**ex.meta, "entries": listed}))
+        return ex.respond({**ex.meta, "entries": [_present(ex, entry) for entry in entries]})
     entry_slug = _entry_slug(slug)
     if is_reserved(entry_slug):
         return ex.respond({"error": SLUG_RESERVED}, 400)

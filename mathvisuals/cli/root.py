@@ -30,6 +30,7 @@ from mathvisuals.cli import (
     logs,
     options,
     outputs,
+    package,
     plan,
     render,
     rotate_token,
@@ -232,6 +233,7 @@ COMMANDS: dict[str, Callable[..., None]] = {
     "rotate-token": rotate_token.rotate_token,
     "github-secrets": github_secrets.github_secrets,
     "down": down.down,
+    "package": package.package,
 }
 for _name, _command in COMMANDS.items():
     app.command(_name, cls=Command)(boundary(_command, _name, aws=_name not in OFFLINE))

@@ -33,6 +33,7 @@ from mathvisuals.deploy.profile import PROFILES, TargetProfile
 from mathvisuals.settings import deploy_environment
 
 if TYPE_CHECKING:
+    from mathvisuals.deploy.artifact import Artifact
     from mathvisuals.deploy.live import Observed
     from mathvisuals.deploy.orchestrator import PlanResult
     from mathvisuals.deploy.saved_plan import SavedPlan
@@ -210,21 +211,29 @@ def connect(
     return gateways
 
 
+def build_artifact(profile: TargetProfile) -> Artifact:
+    """The Lambda zip exactly as ``up`` builds it for this target (``package`` shows it)."""
+    from mathvisuals.deploy.artifact import LAMBDA_PLATFORM
+    from mathvisuals.deploy.artifact import build_artifact as build
+
+    return build(
+        state_dir() / "artifacts",
+        python_version=profile.artifact_python,
+        platform=LAMBDA_PLATFORM,
+        cache_dir=CACHE_DIR / "cache",
+        # The sandbox may run without bytecode; a real deployment is refused without it.
+        bytecode="optional" if profile.emulated else "required",
+    )
+
+
 def orchestrator(
     s: Session, *, rotating: bool = False, flags: Flags | None = None, break_lock: bool = False
 ) -> Orchestrator:
     """The deployment context (profile, lock, token file) and the orchestrator around it."""
-    from mathvisuals.deploy.artifact import LAMBDA_PLATFORM, build_artifact
-
     profile = s.profile
 
     def artifact() -> Any:
-        return build_artifact(
-            state_dir() / "artifacts",
-            python_version=profile.artifact_python,
-            platform=LAMBDA_PLATFORM,
-            cache_dir=CACHE_DIR / "cache",
-        )
+        return build_artifact(profile)
 
     context = DeployContext(
         s.config,

@@ -29,9 +29,10 @@ import zipfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Literal, Protocol
 
-from mathvisuals.deploy.errors import DeploymentFailedError
+from mathvisuals.deploy import bytecode as _bytecode
+from mathvisuals.deploy.errors import DeploymentFailedError, PreflightBlockedError
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +63,7 @@ LAMBDA_UNZIPPED_LIMIT = 262_144_000  # 250 MB, the hard limit for a zip-deployed
 _PIN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*(\[[A-Za-z0-9_,.-]+\])?==[A-Za-z0-9.+!-]+$")
 _PYTHON_VERSION = re.compile(r"^3\.\d+$")
 _MANYLINUX = re.compile(r"^manylinux(?:1|2010|2014|_(\d+)_(\d+))_(\w+)$")
+_PYC = re.compile(r"__pycache__/(?P<stem>[^/]+)\.(?P<tag>cpython-\d+)\.pyc$")
 _LEGACY_GLIBC = {"manylinux1": (2, 5), "manylinux2010": (2, 12), "manylinux2014": (2, 17)}
 
 
@@ -71,6 +73,7 @@ class Artifact:
     sha256: str  # hex digest of the zip bytes
     size: int
     manifest: tuple[str, ...]  # sorted member names
+    bytecode: str | None = None  # the pycs' cache tag ("cpython-312"), None without any
 
     def key(self, prefix: str) -> str:
         return f"{prefix}{self.sha256}.zip"
@@ -187,6 +190,7 @@ def build_artifact(
     cache_dir: Path | None = None,
     verify_import: bool | None = None,
     install: Installer = pip_install,
+    bytecode: Literal["required", "optional"] = "required",
 ) -> Artifact:
     """Build ``out_dir/<sha256>.zip``.
 
@@ -194,7 +198,9 @@ def build_artifact(
     (``source_root``: its pyproject.toml and mathvisuals/). ``python_version=None`` targets the
     running interpreter (the local sandbox). The import
     check runs when the target is this interpreter (``verify_import=None``), always (``True``:
-    refused if the target cannot run here) or never (``False``).
+    refused if the target cannot run here) or never (``False``). Bytecode is compiled by an
+    interpreter of the target's version; without one the build is refused (``"required"``)
+    or ships source only, with a note (``"optional"``).
     """
     started = time.monotonic()
     version = python_version or f"{sys.version_info.major}.{sys.version_info.minor}"
@@ -207,23 +213,28 @@ def build_artifact(
             f"{sys.version_info.major}.{sys.version_info.minor} on {sys.platform}/"
             f"{_platform.machine()}"
         )
+    interpreter = _bytecode.find_interpreter(version)
+    if interpreter is None and bytecode == "required":
+        raise PreflightBlockedError(
+            f"no Python {version} found (on PATH as python{version} or among pyenv's versions) "
+            "to compile the artefact's bytecode"
+        ).with_hint(f"install Python {version} (pyenv install {version}, or setup-python in CI)")
     if source_root is None:
         requirements, package = installed_sources()
     else:
         requirements = pinned_requirements(source_root / "pyproject.toml")
         package = package_files(source_root / DISTRIBUTION)
-    deps = _cached_deps(
-        requirements,
-        version,
-        platform,
-        cache_dir or (source_root or Path()) / CACHE_SUBDIR,
-        install,
-    )
+    cache_root = cache_dir or (source_root or Path()) / CACHE_SUBDIR
+    deps = _cached_deps(requirements, version, platform, cache_root, install)
     files = _dep_files(deps)
     clash = sorted(files.keys() & package.keys())
     if clash:
         raise DeploymentFailedError(f"dependencies ship package files: {', '.join(clash[:5])}")
     files.update(package)
+    if interpreter is not None:
+        files.update(_bytecode.compile_files(files, interpreter, cache_root))
+    else:
+        log.warning("artifact: no Python %s here; the artefact ships no bytecode", version)
     check_manifest(files)
     unzipped = sum(source.stat().st_size for source in files.values())
     if unzipped > LAMBDA_UNZIPPED_LIMIT:
@@ -255,12 +266,16 @@ def load_artifact(path: Path) -> Artifact:
             names = [info.filename for info in archive.infolist() if not info.is_dir()]
     except (OSError, zipfile.BadZipFile) as exc:
         raise DeploymentFailedError(f"cannot read artefact {path}: {exc}") from exc
-    check_manifest(names)
-    return Artifact(path, hashlib.sha256(data).hexdigest(), len(data), tuple(sorted(names)))
+    tag = check_manifest(names)
+    return Artifact(path, hashlib.sha256(data).hexdigest(), len(data), tuple(sorted(names)), tag)
 
 
-def check_manifest(names: Iterable[str]) -> None:
-    """Raise unless every required module is present and nothing forbidden is (C10)."""
+def check_manifest(names: Iterable[str]) -> str | None:
+    """Raise unless every required module is present and nothing forbidden is (C10).
+
+    Bytecode is allowed only as PEP 3147 pycs of one cache tag, each beside its source;
+    returns that tag (``None`` for an artefact without bytecode).
+    """
     members = sorted(names)
     missing = [name for name in REQUIRED_FILES if name not in members]
     missing += [d for d in REQUIRED_DIRS if not any(m.startswith(d) for m in members)]
@@ -272,7 +287,16 @@ def check_manifest(names: Iterable[str]) -> None:
             if member.startswith(prefix)
         }
     )
-    stray = [m for m in members if "__pycache__/" in m or m.endswith((".pyc", ".pyo"))]
+    bytecode = [m for m in members if "__pycache__/" in m or m.endswith((".pyc", ".pyo"))]
+    tags = {match.group("tag") for m in bytecode if (match := _PYC.search(m))}
+    sources = set(members)
+    stray = [
+        m
+        for m in bytecode
+        if len(tags) != 1
+        or not (match := _PYC.search(m))
+        or m[: match.start()] + match.group("stem") + ".py" not in sources
+    ]
     problems = []
     if missing:
         problems.append(f"missing {', '.join(missing)}")
@@ -282,6 +306,7 @@ def check_manifest(names: Iterable[str]) -> None:
         problems.append(f"bytecode {', '.join(stray[:3])}")
     if problems:
         raise DeploymentFailedError(f"artefact manifest check failed: {'; '.join(problems)}")
+    return next(iter(tags)) if bytecode else None
 
 
 def _cache_key(requirements: Sequence[str], python_version: str, platform: str) -> str:
@@ -393,7 +418,8 @@ def _write_zip(files: Mapping[str, Path], out_dir: Path) -> Artifact:
         path = partial.replace(out_dir / f"{sha256}.zip")
     finally:
         partial.unlink(missing_ok=True)
-    return Artifact(path, sha256, len(data), tuple(sorted(files)))
+    tags = {match.group("tag") for name in files if (match := _PYC.search(name))}
+    return Artifact(path, sha256, len(data), tuple(sorted(files)), next(iter(tags), None))
 
 
 def _runs_here(python_version: str, platform: str) -> bool:

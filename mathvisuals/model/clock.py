@@ -11,5 +11,6 @@ def iso_now() -> str:
 
 
 def format_iso(moment: datetime) -> str:
-    moment = moment.astimezone(UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    # isoformat is a few times faster than strftime (every log line carries a timestamp),
+    # and pads the year to four digits as JavaScript does.
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds")[:-6] + "Z"

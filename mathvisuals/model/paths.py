@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 
 from mathvisuals.model.jsuri import (
@@ -47,8 +48,11 @@ _FILE_UNSAFE = re.compile(r"[^a-z0-9._-]+", _FLAGS)
 
 
 def normalize_path(value: object) -> str | None:
-    if not isinstance(value, str):
-        return None
+    return _normalize_path(value) if isinstance(value, str) else None
+
+
+@functools.lru_cache(maxsize=8192)  # pure, and every listing normalises every member again
+def _normalize_path(value: str) -> str | None:
     path = trim(value)
     if not path:
         return None

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from mathvisuals.model.clock import iso_now as _now
 from mathvisuals.model.examples import sanitize_entry
 from mathvisuals.model.paths import normalize_path
 from mathvisuals.store.base import Delete, Op, SAdd, Set, SRem, Store, Tx
+from mathvisuals.store.rendered import Memo
 from mathvisuals.store.repair import Purge, Repair, Unindex, repair
 from mathvisuals.store.values import CORRUPT, decode, encode
 
@@ -17,9 +18,27 @@ INDEX = "examples:__paths__"
 
 Entry = dict[str, Any]
 
+# Sanitised entries by (canonical path, stored text), shared by every repository in the process.
+MEMO = Memo()
+
 
 def key(path: str) -> str:
     return PREFIX + path
+
+
+def _sanitized(canon: str, raw: str | None, now: Callable[[], str]) -> Any:
+    """``sanitize_entry(canon, decode(raw), now)`` as a :class:`Rendered`, or what ``decode``
+    gave (None, CORRUPT). Memoised unless the result read the clock (no stored ``updatedAt``)."""
+    if raw is None:
+        return None
+    hit = MEMO.lookup(canon, raw)
+    if hit is not None:
+        return hit
+    found = decode(raw)
+    if not isinstance(found, dict):
+        return found
+    entry = sanitize_entry(canon, found, now())
+    return MEMO.store(canon, raw, entry, remember=isinstance(found.get("updatedAt"), str))
 
 
 class ExamplesRepository:
@@ -47,7 +66,7 @@ class ExamplesRepository:
             return None
         keys = [key(canon)] if raw == canon else [key(canon), key(raw)]
         values = await self._store.get(keys)
-        found = decode(values[0])
+        found = _sanitized(canon, values[0], _now)  # the clock is read on a memo miss only
         cleanup: list[Repair] = []
         if found is CORRUPT:
             cleanup += self._corrupt(canon, values[0])
@@ -56,7 +75,7 @@ class ExamplesRepository:
             if raw != canon:
                 cleanup.append(Unindex(INDEX, raw))
             await repair(self._store, cleanup)
-            return sanitize_entry(canon, found, _now())
+            return found  # type: ignore[no-any-return]
         legacy = decode(values[1]) if len(values) > 1 else None
         if legacy is CORRUPT:
             cleanup += self._corrupt(raw, values[1])
@@ -123,12 +142,12 @@ class ExamplesRepository:
         migrations: list[tuple[str, str]] = []
         now = _now()
         for canon, group in groups.items():
-            found = decode(by_key[key(canon)])
+            found = _sanitized(canon, by_key[key(canon)], lambda: now)
             if found is CORRUPT:
                 cleanup += self._corrupt(canon, by_key[key(canon)])
                 found = None
             if found is not None:
-                entries.append(sanitize_entry(canon, found, now))
+                entries.append(found)
                 cleanup += [Unindex(INDEX, m) for m in group if m != canon]
                 continue
             candidates = [m for m in group if m != canon]

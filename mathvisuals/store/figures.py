@@ -26,6 +26,7 @@ from mathvisuals.model.figures import (
 from mathvisuals.model.jsuri import trim
 from mathvisuals.model.paths import normalize_category_id
 from mathvisuals.store.base import CorruptValueError, Delete, Op, SAdd, Set, SRem, Store, Tx
+from mathvisuals.store.rendered import Memo
 from mathvisuals.store.repair import Unindex, repair
 from mathvisuals.store.values import CORRUPT, decode, encode
 
@@ -91,6 +92,21 @@ def _figure(key: str, raw: str | None, slug: str) -> Record | None:
     return None if record is None else _with_field(record, "slug", slug)
 
 
+# Listed figures by (key, stored text): a listing decodes only what changed since the last.
+MEMO = Memo()
+
+
+def _listed_figure(key: str, raw: str | None, slug: str) -> Record | None:
+    """:func:`_figure`, memoised; the records are only read (copies of the top level)."""
+    if raw is None:
+        return None
+    hit = MEMO.lookup(key, raw)
+    if hit is not None:
+        return hit
+    record = _figure(key, raw, slug)
+    return None if record is None else MEMO.store(key, raw, record, remember=True)
+
+
 def _category(key: str, raw: str | None, category_id: str) -> Record | None:
     record = _decoded(key, raw)
     if record is None:
@@ -144,7 +160,7 @@ class FigureRepository:
             return figures, exc
 
     async def _figures(self, rows: list[tuple[str, str | None]]) -> list[Record]:
-        return await self._decoded(rows, FIGURE_INDEX, figure_key, _figure)
+        return await self._decoded(rows, FIGURE_INDEX, figure_key, _listed_figure)
 
     async def categories(self) -> list[Record]:
         """Every stored category record, sorted by id: SMEMBERS + one MGET."""

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from mathvisuals.model.svg import apply_patch, build_entry, svg_url
 from mathvisuals.store.base import CorruptValueError, Delete, Op, SAdd, Set, SRem, Store, Tx
+from mathvisuals.store.rendered import Memo
 from mathvisuals.store.repair import Unindex, repair
 from mathvisuals.store.values import CORRUPT, decode, encode
 
@@ -32,6 +34,27 @@ def _record(store_key: str, raw: str | None) -> Record | None:
     return value  # type: ignore[no-any-return]
 
 
+@dataclass(frozen=True)
+class View:
+    name: str
+    render: Callable[[Record], Record]
+
+
+# (view name + key, stored text) → the view of the record, shared by the process.
+MEMO = Memo()
+
+
+def _viewed(store_key: str, raw: str | None, view: View) -> Record | None:
+    if raw is None:
+        return None
+    memo_key = view.name + "\0" + store_key
+    hit = MEMO.lookup(memo_key, raw)
+    if hit is not None:
+        return hit
+    record = _record(store_key, raw)
+    return None if record is None else MEMO.store(memo_key, raw, view.render(record), remember=True)
+
+
 class SvgRepository:
     """Entry slugs in, stored records out; mode fields are the handler's business."""
 
@@ -42,15 +65,19 @@ class SvgRepository:
         (raw,) = await self._store.get([key(slug)])
         return _record(key(slug), raw)
 
-    async def list(self) -> list[Record]:
-        """All indexed entries in slug order; members whose key is gone are SREMed (§6.4)."""
+    async def list(self, view: View | None = None) -> list[Record]:
+        """All indexed entries in slug order; members whose key is gone are SREMed (§6.4).
+
+        With a ``view`` (a pure function, named for the memo) each entry is ``view(record)``,
+        a :class:`Rendered` memoised on its key and stored text.
+        """
         pairs = sorted(await self._store.list_index(INDEX, key), key=lambda pair: pair[0])
         entries: list[Record] = []
         cleanup: list[Unindex] = []
         corrupt: str | None = None
         for member, raw in pairs:
             try:
-                entry = _record(key(member), raw)
+                entry = _viewed(key(member), raw, view) if view else _record(key(member), raw)
             except CorruptValueError as exc:
                 corrupt = corrupt or exc.key
                 continue

@@ -130,3 +130,23 @@ def test_encoded_slug_segments_survive_the_gateway(
     assert raw["statusCode"] == 200 and raw["body"] == "<svg/>"
     friendly = handler(event("GET", "/prod/bildearkiv/a%2Fb.svg"), Context())
     assert friendly["statusCode"] == 200
+
+
+def test_the_handler_imports_only_what_its_first_route_needs() -> None:
+    """Route modules load at their first request; a cold start serving examples skips the
+    figure library, SVG, trash, settings and OpenAPI modules (and redis-py until an event)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, mathvisuals.api.lambda_handler as h; "
+        "print(' '.join(sorted(m for m in sys.modules if m.startswith(('mathvisuals', 'redis')))))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    loaded = set(done.stdout.split())
+    assert "mathvisuals.api.examples" in loaded
+    for lazy in ("figures", "svg", "trash", "settings_route", "openapi", "raw"):
+        assert f"mathvisuals.api.{lazy}" not in loaded, lazy
+    assert not {m for m in loaded if m == "redis" or m.startswith("redis.")}

@@ -12,6 +12,7 @@ import hashlib
 import importlib.metadata
 import re
 import shutil
+import subprocess
 import sys
 import zipfile
 from collections.abc import Callable, Sequence
@@ -148,6 +149,19 @@ def test_every_entry_has_the_fixed_timestamp_mode_and_compression(built: Session
         assert not info.is_dir()
 
 
+def test_the_runtime_imports_from_the_shipped_bytecode(built: Session, tmp_path: Path) -> None:
+    """unchecked-hash pycs are used without reading the source: a broken source proves it."""
+    with zipfile.ZipFile(built.artifact.path) as archive:
+        archive.extractall(tmp_path)
+    (tmp_path / "mathvisuals" / "jsonfmt.py").write_text("raise SystemExit(9)\n", encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, "-S", "-c", "import mathvisuals.jsonfmt, redis.client, starlette.routing"],
+        cwd=tmp_path, env={"PYTHONPATH": str(tmp_path), "PYTHONDONTWRITEBYTECODE": "1"},
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+
+
 # --- manifest ----------------------------------------------------------------------------
 
 
@@ -161,7 +175,13 @@ def test_the_manifest_holds_the_runtime_and_nothing_else(built: Session) -> None
     assert not [member for member in manifest if member.startswith(banned)]
     assert not [m for m in manifest if m.startswith("mathvisuals/cli/")]
     assert "mathvisuals/__main__.py" not in manifest
-    assert not [m for m in manifest if "__pycache__" in m or m.endswith(".pyc")]
+    tag = sys.implementation.cache_tag
+    assert built.artifact.bytecode == tag
+    pycs = {m for m in manifest if "__pycache__" in m or m.endswith(".pyc")}
+    assert pycs and all(m.endswith(f".{tag}.pyc") for m in pycs)
+    for module in ("mathvisuals/api/lambda_handler", "redis/client", "starlette/applications"):
+        head, _, stem = module.rpartition("/")
+        assert f"{head}/__pycache__/{stem}.{tag}.pyc" in pycs, module
     volatile = re.compile(r"\.dist-info/(RECORD|INSTALLER|REQUESTED|direct_url\.json)$")
     assert not [member for member in manifest if volatile.search(member)]
 
@@ -176,6 +196,9 @@ def test_the_manifest_holds_the_runtime_and_nothing_else(built: Session) -> None
         (lambda names: names | {"botocore-1.40.0.dist-info/METADATA"}, "botocore-"),
         (lambda names: names | {"mathvisuals/deploy/aws/__init__.py"}, "mathvisuals/deploy"),
         (lambda names: names | {"redis/__pycache__/x.cpython-312.pyc"}, "bytecode"),
+        (lambda names: names | {"redis/__pycache__/client.cpython-39.pyc"}, "bytecode"),
+        (lambda names: names | {"redis/client.pyc"}, "bytecode"),
+        (lambda names: names - {"redis/client.py"}, "bytecode redis/__pycache__/client"),
     ],
 )
 def test_a_tampered_manifest_is_refused(
@@ -292,13 +315,18 @@ def test_the_cache_is_keyed_on_the_target_and_cleaned(built: Session, tmp_path: 
             cache_dir=tmp_path / "cache",
             verify_import=False,
             install=install,
+            bytecode="optional",  # compiled only where a Python 3.12 is installed
         )
     pins = pinned_requirements(built.source / "pyproject.toml")
     assert calls == [
         ("3.12", "manylinux2014_x86_64", pins),
         ("3.12", "manylinux2014_aarch64", pins),
     ]
-    deps = [m for m in artifact.manifest if not m.startswith("mathvisuals/")]
+    deps = [m for m in artifact.manifest if not m.startswith("mathvisuals/") and ".pyc" not in m]
+    with zipfile.ZipFile(artifact.path) as archive:  # the installer's pycs never ship; ours do
+        pycs = [archive.read(m) for m in artifact.manifest if m.endswith(".pyc")]
+    assert bool(pycs) == (artifact.bytecode == "cpython-312")
+    assert b"x" not in pycs
     assert deps == [
         "mangum/__init__.py",
         "orjson-1.0.dist-info/METADATA",
