@@ -129,6 +129,20 @@ def pinned_requirements(pyproject: Path) -> tuple[str, ...]:
     return requirements
 
 
+def installed_distribution(path: list[str] | None = None) -> importlib.metadata.Distribution:
+    """The installed (pip's ``.dist-info``, with a RECORD) distribution, in preference to a
+    stale ``mathvisuals.egg-info`` that a build left in the checkout, which Python finds first
+    when run from the checkout's root."""
+    search = {"name": DISTRIBUTION} if path is None else {"name": DISTRIBUTION, "path": path}
+    found = list(importlib.metadata.distributions(**search))
+    installed = [d for d in found if d.read_text("RECORD") is not None]
+    if not (installed or found):
+        raise DeploymentFailedError(
+            f"the {DISTRIBUTION} distribution is not installed: pip install '.[deploy]'"
+        )
+    return (installed or found)[0]
+
+
 def installed_sources(
     distribution: importlib.metadata.Distribution | None = None,
 ) -> tuple[tuple[str, ...], dict[str, Path]]:
@@ -138,12 +152,7 @@ def installed_sources(
     an ``extra ==`` marker). The files are those its RECORD lists under ``mathvisuals/``; an
     editable install records none, so its package directory (the checkout) is read instead.
     """
-    try:
-        dist = distribution or importlib.metadata.distribution(DISTRIBUTION)
-    except importlib.metadata.PackageNotFoundError as exc:
-        raise DeploymentFailedError(
-            f"the {DISTRIBUTION} distribution is not installed: pip install '.[deploy]'"
-        ) from exc
+    dist = distribution or installed_distribution()
     requirements: list[str] = []
     for line in dist.requires or []:
         requirement, _, marker = line.partition(";")

@@ -419,3 +419,20 @@ def test_an_installed_distribution_with_loose_or_missing_files_is_refused(tmp_pa
     (tmp_path / "c/mathvisuals/api/lambda_handler.py").unlink()
     with pytest.raises(DeploymentFailedError, match="incompletely"):
         installed_sources(broken)
+
+
+def test_a_stale_egg_info_in_the_checkout_is_not_the_installed_distribution(
+    tmp_path: Path,
+) -> None:
+    """Run from the checkout's root, Python finds a build's mathvisuals.egg-info first."""
+    import sys
+
+    from mathvisuals.deploy.artifact import installed_distribution
+
+    stale = tmp_path / "mathvisuals.egg-info"
+    stale.mkdir()
+    (stale / "PKG-INFO").write_text("Metadata-Version: 2.1\nName: mathvisuals\nVersion: 0.0.1\n")
+    (stale / "SOURCES.txt").write_text("mathvisuals/__init__.py\n")
+    found = installed_distribution([str(tmp_path), *sys.path])
+    assert found.read_text("RECORD") is not None
+    assert found.version != "0.0.1"
