@@ -11,6 +11,7 @@ import typer
 from mathvisuals.cli import (
     adopt,
     check,
+    data,
     down,
     github_secrets,
     plan,
@@ -71,6 +72,7 @@ COMMANDS: dict[str, Callable[..., None]] = {
 }
 for _name, _command in COMMANDS.items():
     app.command(_name)(boundary(_command))
+app.add_typer(data.build(boundary), name="data")
 
 
 @app.callback()

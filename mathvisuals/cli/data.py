@@ -1,0 +1,242 @@
+"""``mathvisuals data``: export, import, verify and copy an environment's Redis data."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from rich.console import Console
+
+from mathvisuals import __version__
+from mathvisuals.cli import render, wiring
+from mathvisuals.cli.options import ConfigOption, EnvOption, JsonOption, TargetOption
+from mathvisuals.deploy.errors import RefusedError, VerificationError
+
+if TYPE_CHECKING:
+    from mathvisuals.deploy.data import DataTransfer, ExportResult, ImportResult
+    from mathvisuals.model.restore import AreaDiff
+
+OutOption = Annotated[
+    Path | None,
+    typer.Option("--out", "-o", help="Archive to write (default: ./<env>-<UTC time>.jsonl.gz)."),
+]
+ArchiveArg = Annotated[Path, typer.Argument(help="An archive written by `data export`.")]
+DryRunOption = Annotated[
+    bool, typer.Option("--dry-run", help="Show what would change; write nothing.")
+]
+OverwriteOption = Annotated[
+    bool, typer.Option("--overwrite", help="Replace live keys that differ, even when newer.")
+]
+SHOWN = 20  # keys listed per area and kind; the JSON output lists all
+
+
+def transfer(s: wiring.Session) -> DataTransfer:
+    from mathvisuals.deploy.data import DataTransfer
+
+    return DataTransfer(
+        s.gateways.functions,
+        s.gateways.artifacts,
+        function_name=s.config.api.function_name,
+        bucket=s.config.api.artifact_bucket,
+        env=s.config.name,
+        region=s.config.env.region,
+    )
+
+
+def default_out(env: str) -> Path:
+    from datetime import UTC, datetime
+
+    return Path(f"{env}-{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}.jsonl.gz")
+
+
+def run_export(s: wiring.Session, out: Path | None) -> ExportResult:
+    from mathvisuals.model.clock import iso_now
+
+    target = out or default_out(s.config.name)
+    with s.console.status(f"exporting {s.config.name} through {s.config.api.function_name}"):
+        return transfer(s).export(target, app_version=__version__, now=iso_now())
+
+
+def export_lines(result: ExportResult) -> list[str]:
+    m = result.manifest
+    areas = ", ".join(f"{area} {count}" for area, count in m.areas.items())
+    mb = result.bytes / 1e6
+    lines = [
+        f"exported {m.keys} keys ({areas}) of {m.environment} ({m.region}) to {result.path}",
+        f"sha256 {result.sha256}; {result.pages} pages, {mb:.1f} MB in {result.seconds:.1f} s",
+    ]
+    if m.changed_during_export:
+        shown = ", ".join(m.changed_during_export[:SHOWN])
+        lines.append(
+            f"warning: {len(m.changed_during_export)} keys changed while the export ran "
+            f"(each is consistent, the set is not a snapshot): {shown}"
+        )
+    return lines
+
+
+def export(
+    env: EnvOption = None,
+    config: ConfigOption = None,
+    target: TargetOption = "aws",
+    out: OutOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Export every key of the key schema (api.md §6) to one gzip'd JSON-lines archive.
+
+    Example: mathvisuals data export --env prod --out prod.jsonl.gz
+    """
+    with wiring.session(env, config, target) as s:
+        result = run_export(s, out)
+        if json_output:
+            render.emit_json(
+                {**result.manifest.to_json(), "file": str(result.path), "sha256": result.sha256}
+            )
+            return
+        for line in export_lines(result):
+            s.console.print(line)
+
+
+def import_lines(result: ImportResult, *, dry_run: bool) -> list[str]:
+    verb = "would" if dry_run else "did"
+    counts = ", ".join(
+        f"{a} {result.count(a)}" for a in ("create", "update", "merge", "same", "refused")
+    )
+    lines = [f"import ({verb}): {counts}; {result.keys} keys in {result.pages} pages"]
+    for action in ("create", "update", "merge") if dry_run else ():
+        lines += [f"  {action} {key}" for key in result.actions.get(action, [])[:SHOWN]]
+    lines += [f"  refused {key}: {why}" for key, why in list(result.reasons.items())[:SHOWN]]
+    return lines
+
+
+def run_import(
+    s: wiring.Session, archive: Path, *, dry_run: bool, overwrite: bool, console: Console
+) -> ImportResult:
+    with console.status(f"importing {archive} into {s.config.name}"):
+        result = transfer(s).import_(archive, dry_run=dry_run, overwrite=overwrite)
+    for line in import_lines(result, dry_run=dry_run):
+        console.print(line)
+    if result.count("refused") and not dry_run:
+        raise RefusedError(
+            f"{result.count('refused')} keys in {s.config.name} differ and are not older than "
+            "the archive; they were left as they are"
+        ).with_hint("check them with `data verify`, then rerun with --overwrite to replace them")
+    return result
+
+
+def import_(
+    archive: ArchiveArg,
+    env: EnvOption = None,
+    config: ConfigOption = None,
+    target: TargetOption = "aws",
+    dry_run: DryRunOption = False,
+    overwrite: OverwriteOption = False,
+    json_output: JsonOption = False,
+) -> None:
+    """Import an archive: each entry with its index in one transaction; idempotent.
+
+    Example: mathvisuals data import --env staging prod.jsonl.gz --dry-run
+    """
+    from mathvisuals.model.archive import read_archive
+
+    read_archive(archive)  # refuse a damaged file before the sandbox or AWS is touched
+    with wiring.session(env, config, target) as s:
+        console = Console(file=s.console.file, quiet=json_output)
+        result = run_import(s, archive, dry_run=dry_run, overwrite=overwrite, console=console)
+        if json_output:
+            render.emit_json(
+                {"dry_run": dry_run, "actions": result.actions, "reasons": result.reasons}
+            )
+
+
+def diff_lines(diffs: dict[str, AreaDiff]) -> list[str]:
+    lines = []
+    for area, d in diffs.items():
+        lines.append(
+            f"{area}: {d.same} same, {len(d.missing)} missing, {len(d.differs)} differ, "
+            f"{len(d.extra)} extra"
+        )
+        for label, keys in (("missing", d.missing), ("differs", d.differs), ("extra", d.extra)):
+            lines += [f"  {label} {key}" for key in keys[:SHOWN]]
+            if len(keys) > SHOWN:
+                lines.append(f"  … {len(keys) - SHOWN} more {label} (--json lists all)")
+    return lines
+
+
+def run_verify(s: wiring.Session, archive: Path, console: Console) -> dict[str, AreaDiff]:
+    with console.status(f"comparing {s.config.name} with {archive}"):
+        diffs = transfer(s).verify(archive)
+    for line in diff_lines(diffs):
+        console.print(line)
+    return diffs
+
+
+def verify(
+    archive: ArchiveArg,
+    env: EnvOption = None,
+    config: ConfigOption = None,
+    target: TargetOption = "aws",
+    json_output: JsonOption = False,
+) -> None:
+    """Say what differs between an environment and an archive, per area and per key (exit 8).
+
+    Example: mathvisuals data verify --env staging prod.jsonl.gz
+    """
+    from mathvisuals.model.archive import read_archive
+
+    read_archive(archive)
+    with wiring.session(env, config, target) as s:
+        console = Console(file=s.console.file, quiet=json_output)
+        diffs = run_verify(s, archive, console)
+        if json_output:
+            render.emit_json({area: d.__dict__ for area, d in diffs.items()})
+        _raise_if_different(s.config.name, diffs)
+
+
+def _raise_if_different(env: str, diffs: dict[str, AreaDiff]) -> None:
+    bad = [area for area, d in diffs.items() if not d.ok]
+    if bad:
+        raise VerificationError(f"{env} differs from the archive in {', '.join(bad)}").with_hint(
+            "import the archive (`data import`, --overwrite to replace newer keys)"
+        )
+
+
+def copy(
+    from_env: Annotated[str, typer.Option("--from-env", help="Environment to export from.")],
+    to_env: Annotated[str, typer.Option("--to-env", help="Environment to import into.")],
+    target: TargetOption = "aws",
+    out: OutOption = None,
+    dry_run: DryRunOption = False,
+    overwrite: OverwriteOption = False,
+) -> None:
+    """Export one environment, import the archive into another, then verify it.
+
+    Example: mathvisuals data copy --from-env prod --to-env staging --out prod.jsonl.gz
+    """
+    with wiring.session(from_env, None, target) as s:
+        result = run_export(s, out)
+        for line in export_lines(result):
+            s.console.print(line)
+    with wiring.session(to_env, None, target) as s:
+        run_import(s, result.path, dry_run=dry_run, overwrite=overwrite, console=s.console)
+        if not dry_run:
+            _raise_if_different(to_env, run_verify(s, result.path, s.console))
+
+
+COMMANDS: dict[str, Callable[..., Any]] = {
+    "export": export,
+    "import": import_,
+    "verify": verify,
+    "copy": copy,
+}
+
+
+def build(boundary: Callable[[Any], Any]) -> typer.Typer:
+    """The ``data`` sub-app, each command behind the CLI's one error boundary."""
+    data_app = typer.Typer(
+        help="Export, import, verify and copy an environment's Redis data.", no_args_is_help=True
+    )
+    for name, command in COMMANDS.items():
+        data_app.command(name)(boundary(command))
+    return data_app
