@@ -95,7 +95,7 @@ def export(
             )
             return
         for line in export_lines(result):
-            s.console.print(line)
+            s.console.print(line, soft_wrap=True)
 
 
 def import_lines(result: ImportResult, *, dry_run: bool) -> list[str]:
@@ -116,7 +116,7 @@ def run_import(
     with console.status(f"importing {archive} into {s.config.name}"):
         result = transfer(s).import_(archive, dry_run=dry_run, overwrite=overwrite)
     for line in import_lines(result, dry_run=dry_run):
-        console.print(line)
+        console.print(line, soft_wrap=True)
     if result.count("refused") and not dry_run:
         raise RefusedError(
             f"{result.count('refused')} keys in {s.config.name} differ and are not older than "
@@ -168,7 +168,7 @@ def run_verify(s: wiring.Session, archive: Path, console: Console) -> dict[str, 
     with console.status(f"comparing {s.config.name} with {archive}"):
         diffs = transfer(s).verify(archive)
     for line in diff_lines(diffs):
-        console.print(line)
+        console.print(line, soft_wrap=True)
     return diffs
 
 
@@ -217,7 +217,7 @@ def copy(
     with wiring.session(from_env, None, target) as s:
         result = run_export(s, out)
         for line in export_lines(result):
-            s.console.print(line)
+            s.console.print(line, soft_wrap=True)
     with wiring.session(to_env, None, target) as s:
         run_import(s, result.path, dry_run=dry_run, overwrite=overwrite, console=s.console)
         if not dry_run:

@@ -111,7 +111,7 @@ class DataTransfer:
         self._artifacts.expire_backups(self.bucket, self._prefix, BACKUP_DAYS)
         seen: dict[str, str] = {}
         changed: set[str] = set()
-        pages = 0
+        pages = outside = 0
 
         def put(number: int) -> dict[str, object]:
             url, headers = self._artifacts.presign(
@@ -134,9 +134,11 @@ class DataTransfer:
                     fresh.append(line)
                 spool.add_lines(fresh)
                 pages += 1
+                outside += int(answer.get("outside_schema", 0))
             changed.update(changed_keys(seen, self.digests()))
             manifest = Manifest(app_version, self.env, self.region, now)
             manifest.changed_during_export = sorted(changed)
+            manifest.outside_schema = outside  # as SCAN saw them (a key may be seen twice)
             manifest = spool.finish(manifest, out)
             size = spool.bytes
         return ExportResult(

@@ -116,18 +116,19 @@ def test_export_import_verify_round_trip(
         client.set(f"svg:s{i}", f'{{"slug":"s{i}"}}')
         client.sadd("svg:__slugs__", f"s{i}")
     client.set("settings:projects", b"\xc3\xb8")
+    client.set("other:app", "not in the key schema")
     out = tmp_path / "a.jsonl.gz"
     result = transfer(app, artifacts).export(
         out, app_version="0.1.0", now="2026-01-01T00:00:00.000Z"
     )
     assert result.manifest.keys == 122 and result.pages > 5
-    assert result.manifest.changed_during_export == []
+    assert result.manifest.changed_during_export == [] and result.manifest.outside_schema == 1
     assert set(artifacts.headers_seen) == {"AES256"}
     assert all(key.startswith("backups/test/") for _, key in artifacts.objects)
     assert artifacts.lifecycle == ("backups/test/", 7)
     assert transfer(app, artifacts).verify(out)["svg"].ok
     client.flushall()
-    client.set("svg:extra", "{}")
+    client.set("svg:extra", "{}")  # not in its index: verify still finds it
     diff = transfer(app, artifacts).verify(out)
     assert len(diff["svg"].missing) == 121 and diff["svg"].extra == ["svg:extra"]
     dry = transfer(app, artifacts).import_(out, dry_run=True, overwrite=False)
