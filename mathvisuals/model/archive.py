@@ -31,6 +31,7 @@ class ArchiveError(MathVisualsError):
     """The archive is unreadable, truncated, altered, or of another format (exit 8)."""
 
     exit_code = 8
+    hint = "use an untouched copy of the archive, or write a new one with `data export`"
 
 
 def encode_bytes(raw: bytes) -> object:
