@@ -25,6 +25,9 @@ from mathvisuals.store.keyspace import KeyspaceStore, connect
 EVENT_KEY = "mathvisuals_maintenance"
 HTTP_KEYS = ("requestContext", "rawPath", "httpMethod", "headers", "routeKey", "body")
 MAX_COUNT = 5000
+# An inline page travels base64 in the invoke response (6 MB in all): the CLI retries a larger
+# page with a smaller SCAN count.
+INLINE_LIMIT = 4_000_000
 URL_TIMEOUT_S = 60
 
 
@@ -72,6 +75,8 @@ def export_page(store: KeyspaceStore, request: Mapping[str, Any]) -> dict[str, A
     page = store.page(cursor, _count(request))
     lines = b"".join(entry.line() for entry in page.entries)
     body = gzip.compress(lines, mtime=0)
+    if not isinstance(request.get("put_url"), str) and len(body) > INLINE_LIMIT:
+        return {"cursor": cursor, "too_large": len(body)}
     return {
         "cursor": page.cursor,
         "keys": len(page.entries),

@@ -29,11 +29,31 @@ DryRunOption = Annotated[
 OverwriteOption = Annotated[
     bool, typer.Option("--overwrite", help="Replace live keys that differ, even when newer.")
 ]
+
+
+def known_via(value: str | None) -> str | None:
+    if value not in (None, "inline", "s3"):
+        raise typer.BadParameter(f"{value!r} is not one of inline, s3")
+    return value
+
+
+ViaOption = Annotated[
+    str | None,
+    typer.Option(
+        "--via",
+        callback=known_via,
+        metavar="[inline|s3]",
+        help="How pages reach the function: inline in the invoke payload (aws default) or by "
+        "presigned S3 URLs (local default; needs a route from the VPC to S3).",
+    ),
+]
 SHOWN = 20  # keys listed per area and kind; the JSON output lists all
 
 
-def transfer(s: wiring.Session) -> DataTransfer:
+def transfer(s: wiring.Session, via: str | None) -> DataTransfer:
     from mathvisuals.deploy.data import DataTransfer
+
+    pages = via or s.profile.data_pages
 
     return DataTransfer(
         s.gateways.functions,
@@ -42,6 +62,7 @@ def transfer(s: wiring.Session) -> DataTransfer:
         bucket=s.config.api.artifact_bucket,
         env=s.config.name,
         region=s.config.env.region,
+        via="s3" if pages == "s3" else "inline",
     )
 
 
@@ -51,12 +72,12 @@ def default_out(env: str) -> Path:
     return Path(f"{env}-{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}.jsonl.gz")
 
 
-def run_export(s: wiring.Session, out: Path | None) -> ExportResult:
+def run_export(s: wiring.Session, out: Path | None, via: str | None) -> ExportResult:
     from mathvisuals.model.clock import iso_now
 
     target = out or default_out(s.config.name)
     with s.console.status(f"exporting {s.config.name} through {s.config.api.function_name}"):
-        return transfer(s).export(target, app_version=__version__, now=iso_now())
+        return transfer(s, via).export(target, app_version=__version__, now=iso_now())
 
 
 def export_lines(result: ExportResult) -> list[str]:
@@ -66,6 +87,7 @@ def export_lines(result: ExportResult) -> list[str]:
     lines = [
         f"exported {m.keys} keys ({areas}) of {m.environment} ({m.region}) to {result.path}",
         f"sha256 {result.sha256}; {result.pages} pages, {mb:.1f} MB in {result.seconds:.1f} s",
+        f"a copy is kept in the artefact bucket: {result.kept} (expires after 7 days)",
     ]
     if m.changed_during_export:
         shown = ", ".join(m.changed_during_export[:SHOWN])
@@ -81,6 +103,7 @@ def export(
     config: ConfigOption = None,
     target: TargetOption = "aws",
     out: OutOption = None,
+    via: ViaOption = None,
     json_output: JsonOption = False,
 ) -> None:
     """Export every key of the key schema (api.md §6) to one gzip'd JSON-lines archive.
@@ -88,7 +111,7 @@ def export(
     Example: mathvisuals data export --env prod --out prod.jsonl.gz
     """
     with wiring.session(env, config, target) as s:
-        result = run_export(s, out)
+        result = run_export(s, out, via)
         if json_output:
             render.emit_json(
                 {**result.manifest.to_json(), "file": str(result.path), "sha256": result.sha256}
@@ -111,10 +134,16 @@ def import_lines(result: ImportResult, *, dry_run: bool) -> list[str]:
 
 
 def run_import(
-    s: wiring.Session, archive: Path, *, dry_run: bool, overwrite: bool, console: Console
+    s: wiring.Session,
+    archive: Path,
+    *,
+    dry_run: bool,
+    overwrite: bool,
+    console: Console,
+    via: str | None,
 ) -> ImportResult:
     with console.status(f"importing {archive} into {s.config.name}"):
-        result = transfer(s).import_(archive, dry_run=dry_run, overwrite=overwrite)
+        result = transfer(s, via).import_(archive, dry_run=dry_run, overwrite=overwrite)
     for line in import_lines(result, dry_run=dry_run):
         console.print(line, soft_wrap=True)
     if result.count("refused") and not dry_run:
@@ -132,6 +161,7 @@ def import_(
     target: TargetOption = "aws",
     dry_run: DryRunOption = False,
     overwrite: OverwriteOption = False,
+    via: ViaOption = None,
     json_output: JsonOption = False,
 ) -> None:
     """Import an archive: each entry with its index in one transaction; idempotent.
@@ -143,7 +173,9 @@ def import_(
     read_archive(archive)  # refuse a damaged file before the sandbox or AWS is touched
     with wiring.session(env, config, target) as s:
         console = Console(file=s.console.file, quiet=json_output)
-        result = run_import(s, archive, dry_run=dry_run, overwrite=overwrite, console=console)
+        result = run_import(
+            s, archive, dry_run=dry_run, overwrite=overwrite, console=console, via=via
+        )
         if json_output:
             render.emit_json(
                 {"dry_run": dry_run, "actions": result.actions, "reasons": result.reasons}
@@ -164,9 +196,11 @@ def diff_lines(diffs: dict[str, AreaDiff]) -> list[str]:
     return lines
 
 
-def run_verify(s: wiring.Session, archive: Path, console: Console) -> dict[str, AreaDiff]:
+def run_verify(
+    s: wiring.Session, archive: Path, console: Console, via: str | None
+) -> dict[str, AreaDiff]:
     with console.status(f"comparing {s.config.name} with {archive}"):
-        diffs = transfer(s).verify(archive)
+        diffs = transfer(s, via).verify(archive)
     for line in diff_lines(diffs):
         console.print(line, soft_wrap=True)
     return diffs
@@ -177,6 +211,7 @@ def verify(
     env: EnvOption = None,
     config: ConfigOption = None,
     target: TargetOption = "aws",
+    via: ViaOption = None,
     json_output: JsonOption = False,
 ) -> None:
     """Say what differs between an environment and an archive, per area and per key (exit 8).
@@ -188,7 +223,7 @@ def verify(
     read_archive(archive)
     with wiring.session(env, config, target) as s:
         console = Console(file=s.console.file, quiet=json_output)
-        diffs = run_verify(s, archive, console)
+        diffs = run_verify(s, archive, console, via)
         if json_output:
             render.emit_json({area: d.__dict__ for area, d in diffs.items()})
         _raise_if_different(s.config.name, diffs)
@@ -209,19 +244,20 @@ def copy(
     out: OutOption = None,
     dry_run: DryRunOption = False,
     overwrite: OverwriteOption = False,
+    via: ViaOption = None,
 ) -> None:
     """Export one environment, import the archive into another, then verify it.
 
     Example: mathvisuals data copy --from-env prod --to-env staging --out prod.jsonl.gz
     """
     with wiring.session(from_env, None, target) as s:
-        result = run_export(s, out)
+        result = run_export(s, out, via)
         for line in export_lines(result):
             s.console.print(line, soft_wrap=True)
     with wiring.session(to_env, None, target) as s:
-        run_import(s, result.path, dry_run=dry_run, overwrite=overwrite, console=s.console)
+        run_import(s, result.path, dry_run=dry_run, overwrite=overwrite, console=s.console, via=via)
         if not dry_run:
-            _raise_if_different(to_env, run_verify(s, result.path, s.console))
+            _raise_if_different(to_env, run_verify(s, result.path, s.console, via))
 
 
 COMMANDS: dict[str, Callable[..., Any]] = {

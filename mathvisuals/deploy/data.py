@@ -15,7 +15,7 @@ import uuid
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from mathvisuals.deploy.errors import DeploymentFailedError
 from mathvisuals.deploy.gateway import Artifacts, Functions
@@ -25,6 +25,8 @@ from mathvisuals.model.restore import AreaDiff, changed_keys, compare
 EVENT_KEY = "mathvisuals_maintenance"  # api/maintenance.py; the deploy side does not import api
 PAGE_KEYS = 500
 PAGE_BYTES = 8 << 20  # raw bytes per import page: well inside the function's memory
+INLINE_BYTES = 3 << 20  # raw bytes per inline import page: base64 of its gzip stays < 6 MB
+Via = Literal["inline", "s3"]
 URL_SECONDS = 900
 BACKUP_DAYS = 7
 
@@ -37,6 +39,7 @@ class ExportResult:
     pages: int
     bytes: int
     seconds: float
+    kept: str = ""  # the archive's copy in the bucket
 
 
 @dataclass
@@ -65,11 +68,13 @@ class DataTransfer:
         env: str,
         region: str,
         page_keys: int = PAGE_KEYS,
+        via: Via = "s3",
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._functions, self._artifacts = functions, artifacts
         self.function_name, self.bucket, self.env, self.region = function_name, bucket, env, region
         self.page_keys = page_keys
+        self.via = via
         self._clock = clock
         self.run_id = uuid.uuid4().hex[:12]
         self._prefix = f"backups/{env}/"
@@ -89,13 +94,18 @@ class DataTransfer:
     def _pages(
         self, op: str, extra: Callable[[int], dict[str, object]]
     ) -> Iterator[dict[str, Any]]:
-        cursor, number = 0, 0
+        cursor, number, count = 0, 0, self.page_keys
         while True:
-            answer = self._invoke(
-                {"op": op, "cursor": cursor, "count": self.page_keys, **extra(number)}
-            )
+            answer = self._invoke({"op": op, "cursor": cursor, "count": count, **extra(number)})
+            if answer.get("too_large"):
+                if count == 1:
+                    raise DeploymentFailedError(
+                        f"one key needs an inline page of {answer['too_large']} bytes"
+                    ).with_hint("use --via s3")
+                count = max(1, count // 4)
+                continue
             yield answer
-            cursor, number = int(answer["cursor"]), number + 1
+            cursor, number, count = int(answer["cursor"]), number + 1, self.page_keys
             if cursor == 0:
                 return
 
@@ -114,6 +124,8 @@ class DataTransfer:
         pages = outside = 0
 
         def put(number: int) -> dict[str, object]:
+            if self.via == "inline":
+                return {}
             url, headers = self._artifacts.presign(
                 self.bucket, self._key(f"export-{number:05d}.jsonl.gz"), "put", URL_SECONDS
             )
@@ -141,9 +153,9 @@ class DataTransfer:
             manifest.outside_schema = outside  # as SCAN saw them (a key may be seen twice)
             manifest = spool.finish(manifest, out)
             size = spool.bytes
-        return ExportResult(
-            manifest, out, archive_sha256(out), pages, size, self._clock() - started
-        )
+        kept = self.keep(out)
+        seconds = self._clock() - started
+        return ExportResult(manifest, out, archive_sha256(out), pages, size, seconds, kept)
 
     def _page_body(self, answer: Mapping[str, Any], key: str) -> bytes:
         if "body" in answer:
@@ -164,15 +176,13 @@ class DataTransfer:
         _, entries = read_archive(archive)
         self._artifacts.expire_backups(self.bucket, self._prefix, BACKUP_DAYS)
         result = ImportResult()
-        for number, page in enumerate(_import_pages(entries)):
+        limit = INLINE_BYTES if self.via == "inline" else PAGE_BYTES
+        for number, page in enumerate(_import_pages(entries, limit)):
             body = gzip.compress(b"".join(e.line() for e in page), mtime=0)
-            key = self._key(f"import-{number:05d}.jsonl.gz")
-            self._artifacts.put_backup(self.bucket, key, body)
-            url, _ = self._artifacts.presign(self.bucket, key, "get", URL_SECONDS)
             answer = self._invoke(
                 {
                     "op": "import",
-                    "get_url": url,
+                    **self._page_source(body, self._key(f"import-{number:05d}.jsonl.gz")),
                     "sha256": hashlib.sha256(body).hexdigest(),
                     "dry_run": dry_run,
                     "overwrite": overwrite,
@@ -187,18 +197,31 @@ class DataTransfer:
         result.seconds = self._clock() - started
         return result
 
+    def _page_source(self, body: bytes, key: str) -> dict[str, object]:
+        if self.via == "inline":
+            return {"body": base64.b64encode(body).decode("ascii")}
+        self._artifacts.put_backup(self.bucket, key, body)
+        url, _ = self._artifacts.presign(self.bucket, key, "get", URL_SECONDS)
+        return {"get_url": url}
+
+    def keep(self, archive: Path) -> str:
+        """A copy of the archive in the bucket (SSE-S3, same lifecycle); its key."""
+        key = self._key(archive.name)
+        self._artifacts.put_backup(self.bucket, key, archive.read_bytes())
+        return key
+
     def verify(self, archive: Path) -> dict[str, AreaDiff]:
         _, entries = read_archive(archive)
         return compare(entries, self.digests())
 
 
-def _import_pages(entries: list[Entry]) -> Iterator[list[Entry]]:
+def _import_pages(entries: list[Entry], limit: int) -> Iterator[list[Entry]]:
     """Entries before index sets (each entry adds its own member), pages bounded by bytes."""
     ordered = sorted(entries, key=lambda e: e.type == "set")
     page: list[Entry] = []
     size = 0
     for entry in ordered:
-        if page and (size + entry.size() > PAGE_BYTES or len(page) >= PAGE_KEYS):
+        if page and (size + entry.size() > limit or len(page) >= PAGE_KEYS):
             yield page
             page, size = [], 0
         page.append(entry)

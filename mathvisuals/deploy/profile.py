@@ -45,6 +45,9 @@ class TargetProfile:
     # AuthToken change, and a function reported without its VpcConfig.
     rotation_group_replacements: tuple[str, ...] = ("False",)
     vpc_config_optional: bool = False
+    # How `data` pages reach the function: inline in the invoke payload (the VPC has no route
+    # to S3, deploy.md B21), or by presigned S3 URLs (the sandbox's function reaches ministack).
+    data_pages: Literal["inline", "s3"] = "inline"
 
     @property
     def verify_label(self) -> str:
@@ -101,6 +104,7 @@ LOCAL = TargetProfile(
     # it keeps no VpcConfig on functions (the comparison is covered by moto).
     rotation_group_replacements=("False", "Conditional"),
     vpc_config_optional=True,
+    data_pages="s3",
 )
 
 PROFILES: dict[str, TargetProfile] = {profile.name: profile for profile in (AWS, LOCAL)}

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import gzip
 import http.server
+import os
 import threading
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -102,15 +103,18 @@ def artifacts() -> Iterator[UrlArtifacts]:
     made.close()
 
 
-def transfer(app: LambdaApp, artifacts: UrlArtifacts, before: Any = None) -> DataTransfer:
+def transfer(
+    app: LambdaApp, artifacts: UrlArtifacts, before: Any = None, via: Any = "s3"
+) -> DataTransfer:
     return DataTransfer(
         HandlerFunctions(app, before), artifacts, function_name="fn", bucket="b", env="test",
-        region="eu-west-1", page_keys=20,
+        region="eu-west-1", page_keys=20, via=via,
     )  # fmt: skip
 
 
+@pytest.mark.parametrize("via", ["s3", "inline"])
 def test_export_import_verify_round_trip(
-    app: LambdaApp, client: Any, artifacts: UrlArtifacts, tmp_path: Path
+    app: LambdaApp, client: Any, artifacts: UrlArtifacts, tmp_path: Path, via: str
 ) -> None:
     for i in range(120):
         client.set(f"svg:s{i}", f'{{"slug":"s{i}"}}')
@@ -118,29 +122,31 @@ def test_export_import_verify_round_trip(
     client.set("settings:projects", b"\xc3\xb8")
     client.set("other:app", "not in the key schema")
     out = tmp_path / "a.jsonl.gz"
-    result = transfer(app, artifacts).export(
+    result = transfer(app, artifacts, via=via).export(
         out, app_version="0.1.0", now="2026-01-01T00:00:00.000Z"
     )
     assert result.manifest.keys == 122 and result.pages > 5
     assert result.manifest.changed_during_export == [] and result.manifest.outside_schema == 1
-    assert set(artifacts.headers_seen) == {"AES256"}
+    assert set(artifacts.headers_seen) == ({"AES256"} if via == "s3" else set())
+    assert result.kept == next(k for _, k in artifacts.objects if k.endswith("a.jsonl.gz"))
+    assert artifacts.objects[("b", result.kept)] == out.read_bytes()
     assert all(key.startswith("backups/test/") for _, key in artifacts.objects)
     assert artifacts.lifecycle == ("backups/test/", 7)
-    assert transfer(app, artifacts).verify(out)["svg"].ok
+    assert transfer(app, artifacts, via=via).verify(out)["svg"].ok
     client.flushall()
     client.set("svg:extra", "{}")  # not in its index: verify still finds it
-    diff = transfer(app, artifacts).verify(out)
+    diff = transfer(app, artifacts, via=via).verify(out)
     assert len(diff["svg"].missing) == 121 and diff["svg"].extra == ["svg:extra"]
-    dry = transfer(app, artifacts).import_(out, dry_run=True, overwrite=False)
+    dry = transfer(app, artifacts, via=via).import_(out, dry_run=True, overwrite=False)
     assert dry.count("create") == 122 and client.dbsize() == 1
-    done = transfer(app, artifacts).import_(out, dry_run=False, overwrite=False)
+    done = transfer(app, artifacts, via=via).import_(out, dry_run=False, overwrite=False)
     assert done.count("create") == 121 and done.actions["same"] == [
         "svg:__slugs__"
     ]  # members came with entries
     client.delete("svg:extra")
     client.srem("svg:__slugs__", "extra")
-    assert all(d.ok for d in transfer(app, artifacts).verify(out).values())
-    again = transfer(app, artifacts).import_(out, dry_run=False, overwrite=False)
+    assert all(d.ok for d in transfer(app, artifacts, via=via).verify(out).values())
+    again = transfer(app, artifacts, via=via).import_(out, dry_run=False, overwrite=False)
     assert set(again.actions) == {"same"}
 
 
@@ -181,3 +187,21 @@ def test_a_function_without_redis_fails_with_one_line(
     assert not (tmp_path / "a.jsonl.gz").exists() and not list(tmp_path.iterdir())
     asyncio.get_event_loop().close()
     asyncio.set_event_loop(None)
+
+
+def test_inline_pages_shrink_to_fit_the_payload(
+    app: LambdaApp, client: Any, artifacts: UrlArtifacts, tmp_path: Path
+) -> None:
+    blob = os.urandom(300_000)
+    for i in range(20):
+        client.set(f"svg:big{i}", blob + bytes([i]))
+    data = DataTransfer(
+        HandlerFunctions(app), artifacts, function_name="fn", bucket="b", env="test", region="r",
+        page_keys=20, via="inline",
+    )  # fmt: skip
+    result = data.export(tmp_path / "a.jsonl.gz", app_version="0", now="now")
+    assert result.manifest.keys == 20 and result.pages > 1
+    client.set("svg:huge", os.urandom(5_000_000))
+    with pytest.raises(DeploymentFailedError, match="inline page") as caught:
+        data.export(tmp_path / "b.jsonl.gz", app_version="0", now="now")
+    assert caught.value.hint == "use --via s3"
