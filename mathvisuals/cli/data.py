@@ -73,11 +73,16 @@ def default_out(env: str) -> Path:
 
 
 def run_export(s: wiring.Session, out: Path | None, via: str | None) -> ExportResult:
+    import time
+
+    from mathvisuals.deploy.data import record_export
     from mathvisuals.model.clock import iso_now
 
     target = out or default_out(s.config.name)
     with s.console.status(f"exporting {s.config.name} through {s.config.api.function_name}"):
-        return transfer(s, via).export(target, app_version=__version__, now=iso_now())
+        result = transfer(s, via).export(target, app_version=__version__, now=iso_now())
+    record_export(wiring.state_dir(), result, time.time())
+    return result
 
 
 def export_lines(result: ExportResult) -> list[str]:

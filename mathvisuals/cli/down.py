@@ -13,6 +13,12 @@ IncludeData = Annotated[
     bool, typer.Option(help="Also delete the data stack (a final snapshot is kept).")
 ]
 DeleteSecret = Annotated[bool, typer.Option(help="Delete the auth secret (30-day recovery).")]
+NoBackup = Annotated[
+    bool,
+    typer.Option(
+        "--no-backup", help="Allow --include-data without a `data export` of the last hour."
+    ),
+]
 ForceDeleteSecret = Annotated[bool, typer.Option(help="Delete the auth secret without recovery.")]
 ConfirmEnv = Annotated[
     str | None, typer.Option(help="Repeat the environment name to confirm --include-data.")
@@ -27,6 +33,7 @@ def down(
     confirm_env: ConfirmEnv = None,
     delete_secret: DeleteSecret = False,
     force_delete_secret: ForceDeleteSecret = False,
+    no_backup: NoBackup = False,
     json_output: JsonOption = False,
 ) -> None:
     """Tear down: api, then data (only with --include-data --confirm-env <env>), then shared
@@ -34,6 +41,10 @@ def down(
     from mathvisuals.deploy.teardown import DownOptions
     from mathvisuals.deploy.teardown import down as run_down
 
+    if include_data and not no_backup:
+        from mathvisuals.deploy.config import config_path, load_config
+
+        require_fresh_export(load_config(config_path(env, config)).name)  # before any client
     with wiring.session(env, config, target) as s:
         done = run_down(
             wiring.orchestrator(s),
@@ -46,3 +57,17 @@ def down(
             Sandbox(wiring.state_dir()).down()
             done.append(("sandbox processes", "stopped"))
         render.pairs(s.console, done, json_output=json_output)
+
+
+def require_fresh_export(env: str) -> None:
+    """``--include-data`` deletes the data stack: ask for a recent, intact export first."""
+    import time
+
+    from mathvisuals.deploy.data import FRESH_SECONDS, fresh_export
+    from mathvisuals.deploy.errors import RefusedError
+
+    if fresh_export(wiring.state_dir(), env, time.time()) is None:
+        raise RefusedError(
+            f"--include-data deletes {env}'s data and no export of the last "
+            f"{FRESH_SECONDS // 60} minutes is here"
+        ).with_hint(f"run `mathvisuals data export --env {env}` first, or pass --no-backup")

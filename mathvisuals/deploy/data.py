@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import gzip
 import hashlib
+import json
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
@@ -213,6 +214,31 @@ class DataTransfer:
     def verify(self, archive: Path) -> dict[str, AreaDiff]:
         _, entries = read_archive(archive)
         return compare(entries, self.digests())
+
+
+FRESH_SECONDS = 3600  # how old an export may be for `down --include-data` to accept it
+
+
+def record_export(state: Path, result: ExportResult, now: float) -> None:
+    """Remember the last export of an environment (what `down --include-data` asks for)."""
+    marker = state / "data" / f"{result.manifest.environment}.last-export.json"
+    marker.parent.mkdir(parents=True, exist_ok=True)
+    record = {"file": str(result.path.resolve()), "sha256": result.sha256, "at": now,
+              "keys": result.manifest.keys, "kept": result.kept}  # fmt: skip
+    marker.write_text(json.dumps(record), encoding="utf-8")
+
+
+def fresh_export(state: Path, env: str, now: float) -> str | None:
+    """The archive of a recent, still present export of ``env``, else ``None``."""
+    marker = state / "data" / f"{env}.last-export.json"
+    try:
+        record = json.loads(marker.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    path = Path(str(record.get("file", "")))
+    if now - float(record.get("at", 0)) > FRESH_SECONDS or not path.is_file():
+        return None
+    return str(path) if archive_sha256(path) == record.get("sha256") else None
 
 
 def _import_pages(entries: list[Entry], limit: int) -> Iterator[list[Entry]]:

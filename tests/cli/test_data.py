@@ -43,3 +43,31 @@ def test_verify_lists_each_differing_key_under_its_area() -> None:
     lines = diff_lines(compare(archived, live))
     assert "svg: 1 same, 0 missing, 1 differ, 0 extra" in lines
     assert "  differs svg:b" in lines and "  extra figure:c" in lines
+
+
+def test_down_include_data_refuses_without_a_fresh_export(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MATHVISUALS_STATE_DIR", str(tmp_path))
+    result = CliRunner().invoke(
+        app, ["down", "--env", "local", "--include-data", "--confirm-env", "local"]
+    )
+    assert result.exit_code == 10, result.output
+    assert "data export --env local" in result.output and "--no-backup" in result.output
+
+
+def test_a_recent_intact_export_is_fresh(tmp_path: Path) -> None:
+    from mathvisuals.deploy.data import ExportResult, fresh_export, record_export
+    from mathvisuals.model.archive import Manifest, archive_sha256
+
+    archive = tmp_path / "a.jsonl.gz"
+    archive.write_bytes(gzip.compress(b"x"))
+    result = ExportResult(
+        Manifest("0", "prod", "r", "t"), archive, archive_sha256(archive), 1, 1, 0.1
+    )
+    record_export(tmp_path, result, now=1000.0)
+    assert fresh_export(tmp_path, "prod", now=1000.0 + 60) == str(archive.resolve())
+    assert fresh_export(tmp_path, "prod", now=1000.0 + 7200) is None  # too old
+    assert fresh_export(tmp_path, "staging", now=1000.0) is None
+    archive.write_bytes(b"changed")
+    assert fresh_export(tmp_path, "prod", now=1000.0 + 60) is None  # not the file exported
