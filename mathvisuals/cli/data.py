@@ -85,6 +85,18 @@ def run_export(s: wiring.Session, out: Path | None, via: str | None) -> ExportRe
     return result
 
 
+def backup_before(s: wiring.Session, command: str) -> ExportResult:
+    """The export a risky command takes before its first mutation."""
+    from datetime import UTC, datetime
+
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    folder = wiring.state_dir() / "backups"
+    folder.mkdir(parents=True, exist_ok=True)
+    result = run_export(s, folder / f"{s.config.name}-before-{command}-{stamp}.jsonl.gz", None)
+    s.console.print(export_lines(result)[0], soft_wrap=True)
+    return result
+
+
 def export_lines(result: ExportResult) -> list[str]:
     m = result.manifest
     areas = ", ".join(f"{area} {count}" for area, count in m.areas.items())
