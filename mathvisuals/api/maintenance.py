@@ -18,7 +18,6 @@ from typing import Any
 
 from mathvisuals.errors import MathVisualsError
 from mathvisuals.model.archive import Entry
-from mathvisuals.model.restore import Outcome
 from mathvisuals.settings import RedisConfig
 from mathvisuals.store.keyspace import KeyspaceStore, connect
 
@@ -28,6 +27,7 @@ MAX_COUNT = 5000
 # An inline page travels base64 in the invoke response (6 MB in all): the CLI retries a larger
 # page with a smaller SCAN count.
 INLINE_LIMIT = 4_000_000
+BATCH = 100  # entries per WATCH/MULTI/EXEC on import
 URL_TIMEOUT_S = 60
 
 
@@ -102,12 +102,14 @@ def import_page(store: KeyspaceStore, request: Mapping[str, Any]) -> dict[str, A
     overwrite, dry_run = bool(request.get("overwrite")), bool(request.get("dry_run"))
     results: dict[str, list[str]] = {}
     reasons: dict[str, str] = {}
-    for line in gzip.decompress(body).splitlines(keepends=True):
-        entry = Entry.from_line(line)
-        outcome: Outcome = store.restore(entry, overwrite=overwrite, dry_run=dry_run)
-        results.setdefault(outcome.action, []).append(entry.key)
-        if outcome.action == "refused":
-            reasons[entry.key] = outcome.reason
+    entries = [Entry.from_line(line) for line in gzip.decompress(body).splitlines(keepends=True)]
+    for start in range(0, len(entries), BATCH):
+        batch = entries[start : start + BATCH]
+        outcomes = store.restore_many(batch, overwrite=overwrite, dry_run=dry_run)
+        for entry, outcome in zip(batch, outcomes, strict=True):
+            results.setdefault(outcome.action, []).append(entry.key)
+            if outcome.action == "refused":
+                reasons[entry.key] = outcome.reason
     return {"actions": results, "reasons": reasons}
 
 

@@ -131,6 +131,40 @@ class KeyspaceStore:
                     continue
         raise StoreUnavailableError("WATCH_CONFLICT", "restore", OPERATION_FAILED, entry.key)
 
+    def restore_many(
+        self, entries: Sequence[Entry], *, overwrite: bool, dry_run: bool
+    ) -> list[Outcome]:
+        """``restore`` for a batch in three round trips: WATCH all, read all, one MULTI/EXEC
+        with every write (each entry still with its index). A conflict retries the batch, then
+        falls back to one entry at a time."""
+        if not entries:
+            return []
+        keys = [e.key for e in entries]
+        for _ in range(2):
+            with _mapped("restore"), self._client.pipeline(transaction=True) as pipe:
+                try:
+                    pipe.watch(*keys)
+                    replies = self._read(keys=keys, client=pipe)
+                    live = [
+                        _entry(k, kind, raw) for k, (kind, raw) in zip(keys, replies, strict=True)
+                    ]
+                    outcomes = [
+                        decide(e, found, overwrite=overwrite)
+                        for e, found in zip(entries, live, strict=True)
+                    ]
+                    if dry_run or not any(o.writes for o in outcomes):
+                        pipe.unwatch()
+                        return outcomes
+                    pipe.multi()
+                    for entry, found, outcome in zip(entries, live, outcomes, strict=True):
+                        if outcome.writes:
+                            _write(pipe, entry, found, replace=outcome.replace)
+                    pipe.execute()
+                    return outcomes
+                except rex.WatchError:
+                    continue
+        return [self.restore(e, overwrite=overwrite, dry_run=dry_run) for e in entries]
+
     def _read_watched(self, pipe: Any, key: str) -> Entry | None:
         # After WATCH the pipeline runs commands at once: the script reads the live key.
         kind, raw = self._read(keys=[key], client=pipe)[0]

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from mathvisuals.model.archive import ArchiveError, EntrySpool, Manifest, read_archive
+from mathvisuals.model.archive import ArchiveError, Entry, EntrySpool, Manifest, read_archive
 from mathvisuals.model.restore import changed_keys
 from mathvisuals.sandbox.redis_server import RedisServer
 from mathvisuals.store.keyspace import KeyspaceStore, connect
@@ -155,3 +155,26 @@ def test_ten_thousand_keys_and_fifty_megabytes_in_pages(client: Any, tmp_path: P
     truncated.write_bytes(out.read_bytes()[: out.stat().st_size // 2])
     with pytest.raises(ArchiveError):
         read_archive(truncated)
+
+
+def test_a_batch_decides_each_entry_and_writes_them_in_one_transaction(client: Any) -> None:
+    store = KeyspaceStore(client)
+    client.set("examples:/old", '{"updatedAt":"2024-01-01T00:00:00.000Z"}')
+    client.set("examples:/new", '{"updatedAt":"2026-01-01T00:00:00.000Z"}')
+    client.set("examples:/same", "{}")
+    batch = [
+        Entry("examples:/old", "string", b'{"updatedAt":"2025-01-01T00:00:00.000Z"}'),
+        Entry("examples:/new", "string", b'{"updatedAt":"2025-01-01T00:00:00.000Z"}'),
+        Entry("examples:/same", "string", b"{}"),
+        Entry("examples:/fresh", "string", b"{}"),
+        Entry("examples:__paths__", "set", [b"/fresh", b"/old"]),
+    ]
+    dry = [o.action for o in store.restore_many(batch, overwrite=False, dry_run=True)]
+    assert dry == ["update", "refused", "same", "create", "create"]
+    assert client.exists("examples:/fresh") == 0
+    store.restore_many(batch, overwrite=False, dry_run=False)
+    assert client.get("examples:/old") == batch[0].value
+    assert client.get("examples:/new") == b'{"updatedAt":"2026-01-01T00:00:00.000Z"}'
+    assert client.smembers("examples:__paths__") == {b"/fresh", b"/old"}
+    again = {o.action for o in store.restore_many(batch, overwrite=False, dry_run=False)}
+    assert again == {"same", "refused"}
