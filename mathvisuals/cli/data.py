@@ -277,11 +277,90 @@ def copy(
             _raise_if_different(to_env, run_verify(s, result.path, s.console, via))
 
 
+def api_origin(s: wiring.Session) -> str:
+    from mathvisuals.deploy.errors import VerificationError
+
+    endpoint = s.gateways.cloudformation.describe(s.config.stacks.api).outputs.get("ApiEndpoint")
+    if not endpoint:
+        raise VerificationError(f"{s.config.stacks.api} has no ApiEndpoint output").with_hint(
+            f"run `mathvisuals up --env {s.config.name}` first"
+        )
+    if s.profile.emulated:
+        endpoint = wiring.emulated_api_url(s.config, endpoint)
+    return endpoint.rstrip("/")
+
+
+def switch(
+    from_env: Annotated[str, typer.Option("--from-env", help="The environment the site uses now.")],
+    to_env: Annotated[str, typer.Option("--to-env", help="The environment it should use.")],
+    target: TargetOption = "aws",
+    site_url: Annotated[
+        str | None,
+        typer.Option("--site-url", help="A page or config file of the static site to check."),
+    ] = None,
+) -> None:
+    """Print the change of the static site's API origin (outside our stacks), then check it.
+
+    Without --site-url it checks that the new API answers; with it, that the site names the
+    new origin and no longer the old one (exit 8 until it does).
+    Example: mathvisuals data switch --from-env prod --to-env prod-eu-west-1 --site-url https://…
+    """
+    with wiring.session(from_env, None, target) as s:
+        old = api_origin(s)
+    with wiring.session(to_env, None, target) as s:
+        new = api_origin(s)
+        s.console.print(
+            f"static site: change the API origin\n  from {old}\n  to   {new}", soft_wrap=True
+        )
+        site = site_text(site_url) if site_url else None
+        problems = check_switch(old, new, site, wiring.http_client("GET"))
+        for problem in problems:
+            s.console.print(f"  ✗ {problem}", soft_wrap=True)
+        if problems:
+            raise VerificationError(f"the switch to {to_env} is not complete").with_hint(
+                "make the change above in the static site, then run this again"
+            )
+        s.console.print("  ✓ checked", soft_wrap=True)
+
+
+def site_text(site_url: str) -> str:
+    """The static site's page or config file, or an error line in place of it."""
+    import httpx2
+
+    try:
+        return httpx2.get(site_url, timeout=10, follow_redirects=True).text
+    except httpx2.HTTPError as exc:
+        return f"(GET {site_url} failed: {type(exc).__name__})"
+
+
+def check_switch(
+    old: str, new: str, site: str | None, http_get: Callable[[str, dict[str, str]], Any]
+) -> list[str]:
+    """What is left to do: the new API must answer in kv mode, the site name it (not ``old``)."""
+    import httpx2
+
+    problems: list[str] = []
+    try:
+        status, _, body = http_get(f"{new}/api/health", {"Accept": "application/json"})
+        if status != 200 or not isinstance(body, dict) or body.get("mode") != "kv":
+            problems.append(f"GET {new}/api/health: {status}, not kv")
+    except (OSError, httpx2.HTTPError) as exc:
+        problems.append(f"GET {new}/api/health failed ({type(exc).__name__})")
+    if site is None:
+        return problems
+    if new not in site:
+        problems.append(f"the static site does not name {new}")
+    if old != new and old in site:
+        problems.append(f"the static site still names {old}")
+    return problems
+
+
 COMMANDS: dict[str, Callable[..., Any]] = {
     "export": export,
     "import": import_,
     "verify": verify,
     "copy": copy,
+    "switch": switch,
 }
 
 

@@ -71,3 +71,22 @@ def test_a_recent_intact_export_is_fresh(tmp_path: Path) -> None:
     assert fresh_export(tmp_path, "staging", now=1000.0) is None
     archive.write_bytes(b"changed")
     assert fresh_export(tmp_path, "prod", now=1000.0 + 60) is None  # not the file exported
+
+
+def test_the_switch_check_says_what_is_left() -> None:
+    from mathvisuals.cli.data import check_switch
+
+    def healthy(url: str, headers: dict[str, str]) -> tuple[int, dict[str, str], object]:
+        return 200, {}, {"mode": "kv"}
+
+    def memory(url: str, headers: dict[str, str]) -> tuple[int, dict[str, str], object]:
+        return 200, {}, {"mode": "memory"}
+
+    old, new = "https://old.example/prod", "https://new.example/prod"
+    assert check_switch(old, new, None, healthy) == []
+    assert check_switch(old, new, f'{{"api":"{new}"}}', healthy) == []
+    assert check_switch(old, new, f'{{"api":"{old}"}}', healthy) == [
+        f"the static site does not name {new}",
+        f"the static site still names {old}",
+    ]
+    assert check_switch(old, new, None, memory) == [f"GET {new}/api/health: 200, not kv"]
