@@ -81,12 +81,17 @@ class DataTransfer:
         self._prefix = f"backups/{env}/"
 
     def _invoke(self, request: Mapping[str, object]) -> dict[str, Any]:
-        answer = self._functions.invoke(self.function_name, {EVENT_KEY: dict(request)})
+        hint = "the api stack must run this mathvisuals version: run `up` first"
+        try:
+            answer = self._functions.invoke(self.function_name, {EVENT_KEY: dict(request)})
+        except DeploymentFailedError as exc:
+            exc.with_hint(hint)
+            raise
         if answer.get("ok") is not True:
             raise DeploymentFailedError(
                 f"{self.function_name}: the maintenance step {request.get('op')} failed: "
                 f"{answer.get('error', answer.get('statusCode', 'no answer'))}"
-            ).with_hint("the api stack must run this mathvisuals version: run `up` first")
+            ).with_hint(hint)
         return answer
 
     def _key(self, name: str) -> str:

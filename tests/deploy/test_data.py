@@ -206,3 +206,21 @@ def test_inline_pages_shrink_to_fit_the_payload(
     with pytest.raises(DeploymentFailedError, match="inline page") as caught:
         data.export(tmp_path / "b.jsonl.gz", app_version="0", now="now")
     assert caught.value.hint == "use --via s3"
+
+
+def test_a_function_without_the_maintenance_handler_gets_the_up_hint(
+    artifacts: UrlArtifacts, tmp_path: Path
+) -> None:
+    class OldFunction:
+        def configuration(self, name: str) -> None:
+            return None
+
+        def invoke(self, name: str, event: Mapping[str, object]) -> dict[str, object]:
+            raise DeploymentFailedError("Invoke fn: the function raised KeyError")
+
+    data = DataTransfer(
+        OldFunction(), artifacts, function_name="fn", bucket="b", env="test", region="r"
+    )
+    with pytest.raises(DeploymentFailedError, match="KeyError") as caught:
+        data.digests()
+    assert "run `up` first" in caught.value.hint
