@@ -15,11 +15,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench import api_load, lambda_shape, orchestrator, report, scenarios
+from bench import api_load, data_transfer, lambda_shape, orchestrator, report, scenarios
 from bench.load import redis_benchmark
 from bench.servers import REPO, redis_servers
 
-SECTIONS = ("http", "plain", "tls", "lambda", "orchestrator")
+SECTIONS = ("http", "plain", "tls", "lambda", "orchestrator", "data")
 CEILING_REQUESTS = 200_000
 
 
@@ -81,6 +81,12 @@ def main(argv: list[str] | None = None) -> int:
                 run.lambda_figures = lambda_shape.measure(
                     work / "lambda", servers["tls"], quick=args.quick
                 )
+            if not only or "data" in only:
+                print("data export/import (TLS Redis, inline pages):", flush=True)
+                run.data_figures = data_transfer.measure(
+                    work / "data", servers["tls"], quick=args.quick
+                )
+                print("\n".join(run.data_figures.rows()), flush=True)
         if not only or "orchestrator" in only:
             print("Orchestrator on the sandbox:", flush=True)
             run.commands = orchestrator.measure(work / "orchestrator")

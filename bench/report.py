@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench.api_load import Result
+from bench.data_transfer import DataFigures
 from bench.lambda_shape import BEFORE, NODE, LambdaFigures
 from bench.load import Ceiling
 from bench.orchestrator import Command
@@ -29,6 +30,7 @@ class Run:
     ceilings: dict[str, Ceiling] = field(default_factory=dict)  # "plain"/"tls" → figures
     results: list[Result] = field(default_factory=list)
     lambda_figures: LambdaFigures | None = None
+    data_figures: DataFigures | None = None
     commands: list[Command] = field(default_factory=list)
     load_before: str = ""
     load_after: str = ""
@@ -323,6 +325,8 @@ def render(run: Run) -> str:
     ]
     if run.lambda_figures is not None:
         out += ["", "## Lambda shape", "", *lambda_section(run.lambda_figures)]
+    if run.data_figures is not None:
+        out += ["", "## data export and import", "", *run.data_figures.rows()]
     if run.commands:
         out += [
             "",

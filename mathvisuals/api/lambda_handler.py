@@ -7,6 +7,7 @@ from typing import Any
 
 from mangum import Mangum
 
+from mathvisuals.api import maintenance
 from mathvisuals.api.startup import build_app
 from mathvisuals.logs import EventLog
 from mathvisuals.settings import Settings
@@ -42,14 +43,27 @@ def adapt_event(event: dict[str, Any]) -> dict[str, Any]:
     return {**event, "version": "2.0", "requestContext": context}
 
 
+REFUSED = {
+    "statusCode": 403,
+    "headers": {"content-type": "application/json"},
+    "body": '{"error":"Maintenance requests are accepted only by direct invocation"}',
+}
+
+
 class LambdaApp:
     """The API wrapped for Lambda: adapts the event, then lets Mangum drive the ASGI app."""
 
     def __init__(self, settings: Settings, log: EventLog | None = None) -> None:
+        self.settings = settings
         self.app = build_app(settings, log)
         self._adapter = Mangum(self.app, lifespan="off", text_mime_types=TEXT_TYPES)
 
     def __call__(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
+        if maintenance.is_direct(event):
+            return maintenance.run(event[maintenance.EVENT_KEY], self.settings.redis)
+        if maintenance.EVENT_KEY in event:
+            # Shaped like an HTTP event: only a direct invocation may run maintenance.
+            return REFUSED
         result: dict[str, Any] = self._adapter(adapt_event(event), context)
         return result
 

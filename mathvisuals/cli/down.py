@@ -20,6 +20,12 @@ DeleteSecret = Annotated[
 ForceDeleteSecret = Annotated[
     bool, typer.Option("--force-delete-secret", help="Delete the auth secret without recovery.")
 ]
+NoBackup = Annotated[
+    bool,
+    typer.Option(
+        "--no-backup", help="Allow --include-data without a `data export` of the last hour."
+    ),
+]
 ConfirmEnv = Annotated[
     str | None,
     typer.Option(
@@ -38,6 +44,7 @@ def down(
     confirm_env: ConfirmEnv = None,
     delete_secret: DeleteSecret = False,
     force_delete_secret: ForceDeleteSecret = False,
+    no_backup: NoBackup = False,
     json_output: JsonOption = False,
 ) -> None:
     """Tear down: api, then data (only with --include-data --confirm-env <env>), then shared
@@ -56,6 +63,10 @@ def down(
             json_output=json_output,
         )  # fmt: skip
         return
+    if include_data and not no_backup:
+        from mathvisuals.deploy.config import config_path, load_config
+
+        require_fresh_export(load_config(config_path(env, config)).name)  # before any client
     with wiring.session(env, config, target) as s:
         done = run_down(
             wiring.orchestrator(s),
@@ -68,3 +79,17 @@ def down(
             Sandbox(wiring.state_dir()).down()
             done.append(("sandbox processes", "stopped"))
         render.pairs(s.console, done, json_output=json_output)
+
+
+def require_fresh_export(env: str) -> None:
+    """``--include-data`` deletes the data stack: ask for a recent, intact export first."""
+    import time
+
+    from mathvisuals.deploy.data import FRESH_SECONDS, fresh_export
+    from mathvisuals.deploy.errors import RefusedError
+
+    if fresh_export(wiring.state_dir(), env, time.time()) is None:
+        raise RefusedError(
+            f"--include-data deletes {env}'s data and no export of the last "
+            f"{FRESH_SECONDS // 60} minutes is here"
+        ).with_hint(f"run `mathvisuals data export --env {env}` first, or pass --no-backup")

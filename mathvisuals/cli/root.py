@@ -25,6 +25,7 @@ from mathvisuals.cli import (
     adopt,
     bootstrap,
     check,
+    data,
     down,
     github_secrets,
     logs,
@@ -237,6 +238,7 @@ COMMANDS: dict[str, Callable[..., None]] = {
 }
 for _name, _command in COMMANDS.items():
     app.command(_name, cls=Command)(boundary(_command, _name, aws=_name not in OFFLINE))
+app.add_typer(data.build(boundary, Command), name="data")
 
 
 def _version(value: bool) -> None:

@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
+import typer
+
 from mathvisuals.cli import render, wiring
 from mathvisuals.cli.options import ConfigOption, EnvOption, JsonOption, TargetOption
+
+NoBackup = Annotated[
+    bool, typer.Option("--no-backup", help="Rotate without a `data export` first.")
+]
 
 
 def rotate_token(
@@ -11,16 +19,22 @@ def rotate_token(
     config: ConfigOption = None,
     target: TargetOption = "aws",
     json_output: JsonOption = False,
+    no_backup: NoBackup = False,
 ) -> None:
     """Rotate the Redis AUTH token with zero downtime: ROTATE (old and new valid), store the
     new secret version, update the api, verify V4-V6, then SET. On a failed verify the old
     token is restored everywhere (exit 8). MATHVISUALS_TOKEN_FILE supplies a chosen token.
+    First it exports the data (to the state directory's backups/; --no-backup skips it).
 
     Example: mathvisuals rotate-token --env prod
     """
     from mathvisuals.deploy.rotation import TokenRotation
 
     with wiring.session(env, config, target) as s:
+        if not no_backup:
+            from mathvisuals.cli.data import backup_before
+
+            backup_before(s, "rotate-token")
         orchestrator = wiring.orchestrator(s, rotating=True)
         started_ms = wiring.epoch_now_ms()
 

@@ -234,6 +234,20 @@ class Artifacts(Protocol):
 
     def delete(self, bucket: str, key: str) -> None: ...
 
+    def put_backup(self, bucket: str, key: str, body: bytes) -> None:
+        """Store a data page encrypted (SSE-S3)."""
+        ...
+
+    def presign(
+        self, bucket: str, key: str, method: Literal["get", "put"], seconds: int
+    ) -> tuple[str, dict[str, str]]:
+        """A presigned URL and the headers its user must send; no request is made."""
+        ...
+
+    def expire_backups(self, bucket: str, prefix: str, days: int) -> None:
+        """Ensure a lifecycle rule expires the objects under ``prefix`` after ``days``."""
+        ...
+
 
 class Cache(Protocol):
     def replication_group(self, group_id: str) -> ReplicationGroupInfo | None: ...

@@ -15,6 +15,7 @@ MUTATING = frozenset(
         "set_termination_protection", "set_stack_policy", "create", "put", "restore_current",
         "delete", "create_bucket", "upload", "acquire_lock", "modify_auth_token",
         "subscribe_email", "create_snapshot", "update_outputs",
+        "put_backup", "expire_backups",
     }
 )  # fmt: skip
 
@@ -26,6 +27,8 @@ READ_ONLY = frozenset(
         "account_id", "missing_permissions", "bucket_region", "head", "read", "replication_group",
         "configuration", "messages", "ingress_sources", "alarms", "subscriptions", "resources",
         "filter_events", "export_table", "stacks_elsewhere", "snapshot_status",
+        # Signs a URL locally; the signature alone changes nothing.
+        "presign",
         # Runs the function (verify's round trip through the API); it changes no AWS resource.
         "invoke",
         # DetectStackDrift starts a detection operation (IAM counts it as a write) but changes

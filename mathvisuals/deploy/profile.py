@@ -44,6 +44,9 @@ class TargetProfile:
     # Emulator allowance: a function reported without its VpcConfig. (Rotation judges the
     # group's change from the change set's Details, the same on AWS and in the sandbox.)
     vpc_config_optional: bool = False
+    # How `data` pages reach the function: inline in the invoke payload (the VPC has no route
+    # to S3, deploy.md B21), or by presigned S3 URLs (the sandbox's function reaches ministack).
+    data_pages: Literal["inline", "s3"] = "inline"
 
     @property
     def verify_label(self) -> str:
@@ -98,6 +101,7 @@ LOCAL = TargetProfile(
     passes_redis_ca=True,
     # ministack keeps no VpcConfig on functions (the comparison is covered by moto).
     vpc_config_optional=True,
+    data_pages="s3",
 )
 
 PROFILES: dict[str, TargetProfile] = {profile.name: profile for profile in (AWS, LOCAL)}

@@ -294,6 +294,17 @@ class FakeArtifacts:
     def delete(self, bucket: str, key: str) -> None:
         self.objects.pop((bucket, key), None)
 
+    def put_backup(self, bucket: str, key: str, body: bytes) -> None:
+        self.objects[(bucket, key)] = body
+
+    def presign(
+        self, bucket: str, key: str, method: str, seconds: int
+    ) -> tuple[str, dict[str, str]]:
+        return f"fake://{bucket}/{key}?{method}", {}
+
+    def expire_backups(self, bucket: str, prefix: str, days: int) -> None:
+        self.lifecycle = (prefix, days)
+
 
 class FakeCache:
     def __init__(self) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal
 
 from botocore.exceptions import (
     ClientError,
@@ -135,3 +135,58 @@ class AwsArtifacts(Gateway):
 
     def delete(self, bucket: str, key: str) -> None:
         self._call("DeleteObject", lambda: self._client.delete_object(Bucket=bucket, Key=key))
+
+    # The data archive's pages (``backups/<env>/…``): encrypted at rest (SSE-S3), expiring.
+    def put_backup(self, bucket: str, key: str, body: bytes) -> None:
+        self._call(
+            "PutObject",
+            lambda: self._client.put_object(
+                Bucket=bucket, Key=key, Body=body, ServerSideEncryption="AES256"
+            ),
+        )
+
+    def presign(
+        self, bucket: str, key: str, method: Literal["get", "put"], seconds: int
+    ) -> tuple[str, dict[str, str]]:
+        """A URL the function can use without S3 permissions of its own, and the headers it
+        must send (SSE is part of the PUT signature). Signing is local: no request is made."""
+        params: dict[str, str] = {"Bucket": bucket, "Key": key}
+        headers: dict[str, str] = {}
+        if method == "put":
+            params["ServerSideEncryption"] = "AES256"
+            headers["x-amz-server-side-encryption"] = "AES256"
+        url = self._client.generate_presigned_url(
+            f"{method}_object", Params=params, ExpiresIn=seconds
+        )
+        return str(url), headers
+
+    def expire_backups(self, bucket: str, prefix: str, days: int) -> None:
+        """Make sure a lifecycle rule expires ``prefix``; other rules are kept as they are."""
+        try:
+            found = self._raw(
+                "GetBucketLifecycleConfiguration",
+                lambda: self._client.get_bucket_lifecycle_configuration(Bucket=bucket),
+            )
+            rules = list(found.get("Rules") or [])
+        except ClientError as exc:
+            if error_code(exc) != "NoSuchLifecycleConfiguration":
+                raise self._error("GetBucketLifecycleConfiguration", exc) from exc
+            rules = []
+        rule_id = "mathvisuals-backups"
+        if any(rule.get("ID") == rule_id for rule in rules):
+            return
+        rules.append(
+            {
+                "ID": rule_id,
+                "Filter": {"Prefix": prefix},
+                "Status": "Enabled",
+                "Expiration": {"Days": days},
+                "NoncurrentVersionExpiration": {"NoncurrentDays": 1},
+            }
+        )
+        self._call(
+            "PutBucketLifecycleConfiguration",
+            lambda: self._client.put_bucket_lifecycle_configuration(
+                Bucket=bucket, LifecycleConfiguration={"Rules": rules}
+            ),
+        )

@@ -9,6 +9,7 @@ from mathvisuals.deploy.aws import (
     AwsArtifacts,
     Backoff,
 )
+from mathvisuals.deploy.errors import DeployError
 from tests.deploy.aws.support import (
     REGION,
     stub,
@@ -103,3 +104,59 @@ def test_bucket_region_falls_back_to_head_bucket(backoff: Backoff) -> None:
         assert artifacts.bucket_region("legacy") == "eu-west-1"
         assert artifacts.bucket_region("someone-elses") == "eu-west-1"
         assert artifacts.bucket_region("gone") is None
+
+
+# --- data pages (backups/<env>/…) -------------------------------------------------------------
+
+
+def test_backup_pages_are_encrypted_presigned_and_expire(aws: None) -> None:
+    client = boto3.client("s3", region_name=REGION)
+    artifacts = AwsArtifacts(client)
+    bucket = "math-visuals-artifacts-eu-north-1"
+    artifacts.create_bucket(bucket, REGION, {})
+    artifacts.put_backup(bucket, "backups/test/r/page-0", b"page")
+    head = client.head_object(Bucket=bucket, Key="backups/test/r/page-0")
+    assert head["ServerSideEncryption"] == "AES256"
+    url, headers = artifacts.presign(bucket, "backups/test/r/page-1", "put", 900)
+    assert headers == {"x-amz-server-side-encryption": "AES256"}
+    assert "X-Amz-Signature=" in url and "x-amz-server-side-encryption" in url.lower()
+    get_url, none = artifacts.presign(bucket, "backups/test/r/page-0", "get", 900)
+    assert none == {} and "page-0" in get_url
+    client.put_bucket_lifecycle_configuration(
+        Bucket=bucket,
+        LifecycleConfiguration={
+            "Rules": [
+                {
+                    "ID": "theirs",
+                    "Filter": {"Prefix": "logs/"},
+                    "Status": "Enabled",
+                    "Expiration": {"Days": 30},
+                }
+            ]
+        },
+    )
+    artifacts.expire_backups(bucket, "backups/test/", 7)
+    artifacts.expire_backups(bucket, "backups/test/", 7)  # already there: unchanged
+    rules = client.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"]
+    assert [r["ID"] for r in rules] == ["theirs", "mathvisuals-backups"]
+    assert rules[1]["Expiration"] == {"Days": 7} and rules[1]["Filter"] == {
+        "Prefix": "backups/test/"
+    }
+
+
+def test_lifecycle_on_a_bucket_without_one(aws: None) -> None:
+    client = boto3.client("s3", region_name=REGION)
+    artifacts = AwsArtifacts(client)
+    bucket = "math-visuals-artifacts-eu-north-1"
+    artifacts.create_bucket(bucket, REGION, {})
+    artifacts.expire_backups(bucket, "backups/prod/", 7)
+    assert len(client.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"]) == 1
+
+
+def test_lifecycle_read_denied_is_one_error() -> None:
+    client, stubber = stub("s3")
+    stubber.add_client_error(
+        "get_bucket_lifecycle_configuration", "AccessDenied", http_status_code=403
+    )
+    with stubber, pytest.raises(DeployError, match="GetBucketLifecycleConfiguration"):
+        AwsArtifacts(client, backoff=Backoff(attempts=1)).expire_backups("b", "backups/x/", 7)
