@@ -14,12 +14,14 @@ import hashlib
 import time
 import urllib.request
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mathvisuals.errors import MathVisualsError
 from mathvisuals.model.archive import Entry
 from mathvisuals.settings import RedisConfig
-from mathvisuals.store.keyspace import KeyspaceStore, connect
+
+if TYPE_CHECKING:  # the handler imports this module on every cold start; redis only on use
+    from mathvisuals.store.keyspace import KeyspaceStore
 
 EVENT_KEY = "mathvisuals_maintenance"
 HTTP_KEYS = ("requestContext", "rawPath", "httpMethod", "headers", "routeKey", "body")
@@ -124,6 +126,8 @@ def run(request: object, redis: RedisConfig) -> dict[str, Any]:
             raise MaintenanceError(f"op must be one of {', '.join(sorted(OPERATIONS))}")
         if redis.mode != "kv":
             raise MaintenanceError("this function has no Redis configuration (memory mode)")
+        from mathvisuals.store.keyspace import KeyspaceStore, connect
+
         client = connect(redis)
         try:
             answer = OPERATIONS[request["op"]](KeyspaceStore(client), request)

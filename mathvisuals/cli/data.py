@@ -262,6 +262,7 @@ def copy(
     dry_run: DryRunOption = False,
     overwrite: OverwriteOption = False,
     via: ViaOption = None,
+    json_output: JsonOption = False,
 ) -> None:
     """Export one environment, import the archive into another, then verify it.
 
@@ -269,12 +270,25 @@ def copy(
     """
     with wiring.session(from_env, None, target) as s:
         result = run_export(s, out, via)
-        for line in export_lines(result):
-            s.console.print(line, soft_wrap=True)
+        if not json_output:
+            for line in export_lines(result):
+                s.console.print(line, soft_wrap=True)
     with wiring.session(to_env, None, target) as s:
-        run_import(s, result.path, dry_run=dry_run, overwrite=overwrite, console=s.console, via=via)
+        console = Console(file=s.console.file, quiet=json_output)
+        run_import(s, result.path, dry_run=dry_run, overwrite=overwrite, console=console, via=via)
         if not dry_run:
-            _raise_if_different(to_env, run_verify(s, result.path, s.console, via))
+            _raise_if_different(to_env, run_verify(s, result.path, console, via))
+    if json_output:
+        render.emit_json(
+            {
+                "from_env": from_env,
+                "to_env": to_env,
+                "file": str(result.path),
+                "sha256": result.sha256,
+                "dry_run": dry_run,
+                "verified": not dry_run,
+            }
+        )
 
 
 def api_origin(s: wiring.Session) -> str:
@@ -298,6 +312,7 @@ def switch(
         str | None,
         typer.Option("--site-url", help="A page or config file of the static site to check."),
     ] = None,
+    json_output: JsonOption = False,
 ) -> None:
     """Print the change of the static site's API origin (outside our stacks), then check it.
 
@@ -309,18 +324,21 @@ def switch(
         old = api_origin(s)
     with wiring.session(to_env, None, target) as s:
         new = api_origin(s)
-        s.console.print(
+        console = Console(file=s.console.file, quiet=json_output)
+        console.print(
             f"static site: change the API origin\n  from {old}\n  to   {new}", soft_wrap=True
         )
         site = site_text(site_url) if site_url else None
         problems = check_switch(old, new, site, wiring.http_client("GET"))
+        if json_output:
+            render.emit_json({"from_origin": old, "to_origin": new, "problems": problems})
         for problem in problems:
-            s.console.print(f"  ✗ {problem}", soft_wrap=True)
+            console.print(f"  ✗ {problem}", soft_wrap=True)
         if problems:
             raise VerificationError(f"the switch to {to_env} is not complete").with_hint(
                 "make the change above in the static site, then run this again"
             )
-        s.console.print("  ✓ checked", soft_wrap=True)
+        console.print("  ✓ checked", soft_wrap=True)
 
 
 def site_text(site_url: str) -> str:

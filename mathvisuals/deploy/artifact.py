@@ -130,9 +130,8 @@ def pinned_requirements(pyproject: Path) -> tuple[str, ...]:
 
 
 def installed_distribution(path: list[str] | None = None) -> importlib.metadata.Distribution:
-    """The installed (pip's ``.dist-info``, with a RECORD) distribution, in preference to a
-    stale ``mathvisuals.egg-info`` that a build left in the checkout, which Python finds first
-    when run from the checkout's root."""
+    """The installed distribution (a ``.dist-info`` with a RECORD), not a stale build's
+    ``mathvisuals.egg-info`` in the checkout, which Python finds first from the root."""
     search = {"name": DISTRIBUTION} if path is None else {"name": DISTRIBUTION, "path": path}
     found = list(importlib.metadata.distributions(**search))
     installed = [d for d in found if d.read_text("RECORD") is not None]

@@ -63,6 +63,8 @@ TOOL_ACTIONS = (
     # verify V1 and status: drift detection (IAM counts DetectStackDrift as a write)
     "cloudformation:DetectStackDrift", "cloudformation:DescribeStackDriftDetectionStatus",
     "cloudformation:DescribeStackResourceDrifts",
+    # data export/import: the backups/<env>/ lifecycle rule (pages are presigned GET/PUT)
+    "s3:GetLifecycleConfiguration", "s3:PutLifecycleConfiguration",
 )  # fmt: skip
 
 # A boto3 operation authorised by an action of another name ("service:Operation" -> action).
@@ -71,6 +73,8 @@ OPERATION_ACTIONS: Mapping[str, str] = {
     "s3:HeadObject": "s3:GetObject",
     "s3:HeadBucket": "s3:ListBucket",
     "s3:PutPublicAccessBlock": "s3:PutBucketPublicAccessBlock",
+    "s3:GetBucketLifecycleConfiguration": "s3:GetLifecycleConfiguration",
+    "s3:PutBucketLifecycleConfiguration": "s3:PutLifecycleConfiguration",
 }
 
 

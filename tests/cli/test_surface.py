@@ -21,8 +21,16 @@ OPTION = re.compile(r"(?<![\w-])--[a-z][a-z0-9-]*")
 
 
 def commands() -> dict[str, Any]:
+    """Every command, a group's (``data``) as ``"data export"`` and so on."""
     group: Any = get_command(app)
-    return dict(group.commands)
+    found: dict[str, Any] = {}
+    for name, command in group.commands.items():
+        subcommands = getattr(command, "commands", None)
+        if subcommands:
+            found |= {f"{name} {sub}": each for sub, each in subcommands.items()}
+        else:
+            found[name] = command
+    return found
 
 
 def options_of(command: Any) -> set[str]:
@@ -48,7 +56,7 @@ def test_no_flag_has_a_negative_twin_or_a_bool_metavar() -> None:
     for name, command in commands().items():
         for param in command.params:
             assert not param.secondary_opts, (name, param.opts, param.secondary_opts)
-        shown = CliRunner().invoke(app, [name, "--help"], env={"COLUMNS": "60"}).stdout
+        shown = CliRunner().invoke(app, [*name.split(), "--help"], env={"COLUMNS": "60"}).stdout
         assert "<bool>" not in shown, name
         assert "[default: no-" not in shown, name
 

@@ -150,7 +150,9 @@ def gateway_operations() -> set[tuple[str, str]]:
         if method in mapping:
             operations.add((service, mapping[method]))
         else:
-            assert method in ("get_paginator", "meta"), f"{service}.{method} is not an API call"
+            # generate_presigned_url signs locally; the signed call needs its own action.
+            local = ("get_paginator", "meta", "generate_presigned_url")
+            assert method in local, f"{service}.{method} is not an API call"
     return operations
 
 
