@@ -98,7 +98,7 @@ def cases() -> list[CliCase]:
                 env=no_aws),
         CliCase("missing credentials (plan)", ("plan", "--env", "prod"), 5,
                 "no usable AWS credentials", env=no_aws),
-        CliCase("unreachable endpoint", ("up", "--env", "prod"), 5, "cannot connect to",
+        CliCase("unreachable endpoint", ("up", "--env", "prod", "--yes"), 5, "cannot connect to",
                 env={**no_aws, "AWS_ACCESS_KEY_ID": "AKIDEXAMPLE",
                      "AWS_SECRET_ACCESS_KEY": "x" * 20,
                      "AWS_ENDPOINT_URL": f"http://{LOOPBACK}:{{port}}"}, slow=True),

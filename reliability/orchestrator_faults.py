@@ -109,7 +109,9 @@ class Environment:
 
 def kill_at(environment: Environment, point: KillPoint, result: PointResult) -> None:
     started = time.monotonic()
-    run = spawn_cli(environment.args("up", "--json"), environment.env)
+    run = spawn_cli(
+        environment.args("up", "--json", "-v"), environment.env
+    )  # -v: the events are the markers
     if point.marker is None:
         time.sleep(point.delay)
         reached = run.process.poll() is None

@@ -31,12 +31,14 @@ def rotate_token(
     from mathvisuals.deploy.rotation import TokenRotation
 
     with wiring.session(env, config, target) as s:
+        # V6 reads the logs from here: the export's invocation may be the one that starts the
+        # function under its current configuration (a resumed rotation updates nothing).
+        started_ms = wiring.epoch_now_ms()
         if not no_backup:
             from mathvisuals.cli.data import backup_before
 
             backup_before(s, "rotate-token")
         orchestrator = wiring.orchestrator(s, rotating=True)
-        started_ms = wiring.epoch_now_ms()
 
         def check() -> bool:
             report = wiring.verify_report(

@@ -94,6 +94,9 @@ def deadline(command: str, seconds: float) -> Iterator[None]:
         return
 
     def expire(signum: int, frame: object) -> None:
+        # Re-armed first: an exception raised where Python swallows it (a gc callback, a
+        # __del__) would otherwise lose the deadline; the next alarm raises again.
+        signal.setitimer(signal.ITIMER_REAL, 0.5)
         raise WaitTimeoutError(
             f"{command} did not finish within its deadline of {seconds / 60:.0f} min"
         ).with_hint("rerun it: every step resumes where the last run stopped")

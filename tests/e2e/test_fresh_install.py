@@ -101,13 +101,13 @@ def test_the_local_workflow_runs_on_deploy_alone(venv: Path, work: Path) -> None
     assert up["changed"] is True and up["verified"] is True
     cli(venv, work, "verify")
     cli(venv, work, "status")
-    dry = cli(venv, work, "github-secrets", "--dry-run")
+    dry = cli(venv, work, "github-secrets", "--dry-run")["secrets"]
     assert {row["name"] for row in dry} == {"REDIS_ENDPOINT", "REDIS_PORT", "REDIS_PASSWORD"}
     assert {row["action"] for row in dry} == {"would write"}
     with FakeGitHub("ghp_fresh") as github:
         written = cli(
             venv, work, "github-secrets", GITHUB_TOKEN="ghp_fresh", GITHUB_API_URL=github.base_url
-        )
+        )["secrets"]
         assert {row["action"] for row in written} == {"created"}
         assert {name for repo, _, name in github.secrets if repo == REPOSITORY} == {
             "REDIS_ENDPOINT", "REDIS_PORT", "REDIS_PASSWORD"

@@ -142,7 +142,7 @@ def test_local_workflow(runs: Runs, state: Path) -> None:
     # What an operator reads back: the outputs, and the seed's step-5 log check.
     shown = runs("outputs", "--json")
     assert shown["api_url"] == url and shown["names"]["function"] == FUNCTION
-    assert shown["stacks"]["data"]["outputs"]["RedisPort"] == str(sandbox["redis_port"])
+    assert shown["stacks"]["data"]["outputs"]["redis_port"] == str(sandbox["redis_port"])
     logged = runs("logs", "--since", "1h", "--event", "store.ready", "--json")
     assert logged["events"] and {e["message"]["mode"] for e in logged["events"]} == {"kv"}
     assert {e["message"]["event"] for e in logged["events"]} == {"store.ready"}
