@@ -72,7 +72,7 @@ SkipResources = Annotated[
 def up(
     env: EnvOption = None,
     config: ConfigOption = None,
-    target: TargetOption = "aws",
+    target: TargetOption = None,
     json_output: JsonOption = False,
     allow_replace: AllowReplace = False,
     recreate_failed: RecreateFailed = False,
