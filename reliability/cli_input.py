@@ -83,6 +83,8 @@ def cases() -> list[CliCase]:
         CliCase("both --env and --config", ("plan", "--env", "prod", "--config", "{work}/c.toml"),
                 2, "--env and --config both given", {"c.toml": _local(lambda t: t)}, no_aws),
         CliCase("unknown --env", ("up", "--env", "staging"), 2, "has local, prod", env=no_aws),
+        CliCase("an AWS environment on the sandbox", ("plan", "--env", "prod", "--target",
+                "local"), 2, "env.target is aws", env=no_aws),
         CliCase("misspelt key", ("check", "--config", "{work}/c.toml"), 3,
                 "did you mean stage_name?",
                 {"c.toml": _local(lambda t: t.replace("stage_name", "stage_nmae"))}),

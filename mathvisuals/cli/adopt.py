@@ -17,7 +17,7 @@ DryRun = Annotated[
 def adopt(
     env: EnvOption = None,
     config: ConfigOption = None,
-    target: TargetOption = "aws",
+    target: TargetOption = None,
     json_output: JsonOption = False,
     dry_run: DryRun = False,
 ) -> None:

@@ -29,7 +29,7 @@ RecreateFailed = Annotated[
 def bootstrap(
     env: EnvOption = None,
     config: ConfigOption = None,
-    target: TargetOption = "aws",
+    target: TargetOption = None,
     dry_run: DryRun = False,
     existing_oidc_provider: ExistingOidc = False,
     recreate_failed: RecreateFailed = False,

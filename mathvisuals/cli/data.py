@@ -118,7 +118,7 @@ def export_lines(result: ExportResult) -> list[str]:
 def export(
     env: EnvOption = None,
     config: ConfigOption = None,
-    target: TargetOption = "aws",
+    target: TargetOption = None,
     out: OutOption = None,
     via: ViaOption = None,
     json_output: JsonOption = False,
@@ -175,7 +175,7 @@ def import_(
     archive: ArchiveArg,
     env: EnvOption = None,
     config: ConfigOption = None,
-    target: TargetOption = "aws",
+    target: TargetOption = None,
     dry_run: DryRunOption = False,
     overwrite: OverwriteOption = False,
     via: ViaOption = None,
@@ -227,7 +227,7 @@ def verify(
     archive: ArchiveArg,
     env: EnvOption = None,
     config: ConfigOption = None,
-    target: TargetOption = "aws",
+    target: TargetOption = None,
     via: ViaOption = None,
     json_output: JsonOption = False,
 ) -> None:
@@ -257,7 +257,7 @@ def _raise_if_different(env: str, diffs: dict[str, AreaDiff]) -> None:
 def copy(
     from_env: Annotated[str, typer.Option("--from-env", help="Environment to export from.")],
     to_env: Annotated[str, typer.Option("--to-env", help="Environment to import into.")],
-    target: TargetOption = "aws",
+    target: TargetOption = None,
     out: OutOption = None,
     dry_run: DryRunOption = False,
     overwrite: OverwriteOption = False,
@@ -307,7 +307,7 @@ def api_origin(s: wiring.Session) -> str:
 def switch(
     from_env: Annotated[str, typer.Option("--from-env", help="The environment the site uses now.")],
     to_env: Annotated[str, typer.Option("--to-env", help="The environment it should use.")],
-    target: TargetOption = "aws",
+    target: TargetOption = None,
     site_url: Annotated[
         str | None,
         typer.Option("--site-url", help="A page or config file of the static site to check."),

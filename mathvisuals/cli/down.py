@@ -39,7 +39,7 @@ ConfirmEnv = Annotated[
 def down(
     env: EnvOption = None,
     config: ConfigOption = None,
-    target: TargetOption = "aws",
+    target: TargetOption = None,
     include_data: IncludeData = False,
     confirm_env: ConfirmEnv = None,
     delete_secret: DeleteSecret = False,
@@ -52,11 +52,10 @@ def down(
 
     Example: mathvisuals down --env local --target local
     """
-    from mathvisuals.deploy.profile import PROFILES
     from mathvisuals.deploy.teardown import DownOptions
     from mathvisuals.deploy.teardown import down as run_down
 
-    if PROFILES[target].emulated and not wiring.sandbox_recorded():
+    if wiring.target_profile(env, config, target).emulated and not wiring.sandbox_recorded():
         # Nothing was brought up: starting the sandbox only to delete nothing helps nobody.
         render.pairs(
             Console(stderr=True), [("sandbox", "not running: nothing to tear down")],

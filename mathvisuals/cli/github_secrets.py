@@ -15,7 +15,7 @@ DryRun = Annotated[bool, typer.Option("--dry-run", help="List what would be writ
 def github_secrets(
     env: EnvOption = None,
     config: ConfigOption = None,
-    target: TargetOption = "aws",
+    target: TargetOption = None,
     dry_run: DryRun = False,
     json_output: JsonOption = False,
 ) -> None:

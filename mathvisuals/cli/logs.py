@@ -17,7 +17,7 @@ FOLLOW_SECONDS = 2.0
 def logs(
     env: EnvOption = None,
     config: ConfigOption = None,
-    target: TargetOption = "aws",
+    target: TargetOption = None,
     json_output: JsonOption = False,
     since: Annotated[
         str,

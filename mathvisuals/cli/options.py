@@ -20,9 +20,9 @@ from mathvisuals.cli.workdir import user_path
 from mathvisuals.deploy.profile import PROFILES
 
 
-def known_target(value: str) -> str:
+def known_target(value: str | None) -> str | None:
     """A target is the name of a profile (``deploy/profile.py``); anything else is usage."""
-    if value not in PROFILES:
+    if value is not None and value not in PROFILES:
         raise typer.BadParameter(f"{value!r} is not one of {', '.join(sorted(PROFILES))}")
     return value
 
@@ -56,12 +56,14 @@ ConfigOption = Annotated[
     ),
 ]
 TargetOption = Annotated[
-    str,
+    str | None,
     typer.Option(
         "--target",
         callback=known_target,
         metavar="[" + "|".join(sorted(PROFILES)) + "]",
-        help="aws (default) or local: every client pointed at the local emulator.",
+        help="aws or local (every client pointed at the local emulator); default: the "
+        "environment file's env.target, else aws.",
+        show_default=False,
     ),
 ]
 JsonOption = Annotated[

@@ -12,7 +12,7 @@ from mathvisuals.cli.options import ConfigOption, EnvOption, JsonOption, TargetO
 def outputs(
     env: EnvOption = None,
     config: ConfigOption = None,
-    target: TargetOption = "aws",
+    target: TargetOption = None,
     json_output: JsonOption = False,
 ) -> None:
     """Each stack's outputs and the names an operator needs (API URL, Redis endpoints,

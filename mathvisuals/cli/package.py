@@ -12,9 +12,7 @@ import typer
 from mathvisuals.cli import render, wiring
 from mathvisuals.cli.options import ConfigOption, EnvOption, JsonOption, TargetOption
 from mathvisuals.cli.workdir import user_path
-from mathvisuals.deploy.config import config_path, load_config
 from mathvisuals.deploy.errors import DeploymentFailedError
-from mathvisuals.deploy.profile import PROFILES
 
 OutOption = Annotated[
     Path | None,
@@ -27,7 +25,7 @@ OutOption = Annotated[
 def package(
     env: EnvOption = None,
     config: ConfigOption = None,
-    target: TargetOption = "aws",
+    target: TargetOption = None,
     out: OutOption = None,
     json_output: JsonOption = False,
 ) -> None:
@@ -39,8 +37,8 @@ def package(
     Example: mathvisuals package --env prod --out dist/lambda.zip
     """
     wiring.install_scrubber()
-    load_config(config_path(env, config))  # a bad environment file is exit 3, as for up
-    artifact = wiring.build_artifact(PROFILES[target])
+    # A bad environment file is exit 3, as for up; env.target picks the profile.
+    artifact = wiring.build_artifact(wiring.target_profile(env, config, target))
     path = artifact.path.resolve()  # the state directory may be relative to the project root
     if out is not None:
         try:

@@ -16,7 +16,7 @@ from mathvisuals.deploy.model import Flags
 def plan(
     env: EnvOption = None,
     config: ConfigOption = None,
-    target: TargetOption = "aws",
+    target: TargetOption = None,
     json_output: JsonOption = False,
     new_environment: Annotated[
         bool,

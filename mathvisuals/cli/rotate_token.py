@@ -17,7 +17,7 @@ NoBackup = Annotated[
 def rotate_token(
     env: EnvOption = None,
     config: ConfigOption = None,
-    target: TargetOption = "aws",
+    target: TargetOption = None,
     json_output: JsonOption = False,
     no_backup: NoBackup = False,
 ) -> None:

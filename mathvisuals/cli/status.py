@@ -20,7 +20,7 @@ from mathvisuals.deploy.errors import CredentialsError
 def status(
     env: EnvOption = None,
     config: ConfigOption = None,
-    target: TargetOption = "aws",
+    target: TargetOption = None,
     json_output: JsonOption = False,
     show_values: ShowValuesOption = False,
     with_verify: Annotated[bool, typer.Option("--verify", help="Run verify first.")] = False,

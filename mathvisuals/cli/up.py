@@ -44,7 +44,11 @@ NewEnvironment = Annotated[
 ]
 NoBackup = Annotated[
     bool,
-    typer.Option("--no-backup", help="Take over without the replication group snapshot first."),
+    typer.Option(
+        "--no-backup",
+        help="Skip the backup before the first mutation: the replication group snapshot of a "
+        "takeover, the data export before a data stack change.",
+    ),
 ]
 PlanFile = Annotated[
     Path | None,
@@ -72,7 +76,7 @@ SkipResources = Annotated[
 def up(
     env: EnvOption = None,
     config: ConfigOption = None,
-    target: TargetOption = "aws",
+    target: TargetOption = None,
     json_output: JsonOption = False,
     allow_replace: AllowReplace = False,
     recreate_failed: RecreateFailed = False,
@@ -121,6 +125,10 @@ def up(
         )
         orchestrator = wiring.orchestrator(s, flags=flags, break_lock=break_lock)
         reviewed(s, orchestrator, plan_file, saved, yes=yes)
+        if not no_backup and data_will_change(orchestrator):
+            from mathvisuals.cli.data import backup_before
+
+            backup_before(s, "up")  # issue 14: users' data is exported before the data stack moves
         result = orchestrator.up()
         result.steps.insert(0, StepResult("check", checked))
         s.reporter.stop()
@@ -199,3 +207,17 @@ def reviewed(
             + "; ".join(moved[:3])
             + more
         ).with_hint(f"review again: mathvisuals plan --env {name} --out {plan_file}")
+
+
+def data_will_change(orchestrator: Orchestrator) -> bool:
+    """Whether ``up`` is about to change a live data stack of ours, served by our function.
+
+    Before the first ``up`` there is nothing to export; upstream's function (a takeover) cannot
+    run our maintenance event, so there the replication group snapshot is the backup.
+    """
+    config, cfn = orchestrator.config, orchestrator.gateways.cloudformation
+    data, api = cfn.describe(config.stacks.data), cfn.describe(config.stacks.api)
+    if not (data.exists and data.managed and api.exists and api.managed):
+        return False
+    shown = orchestrator.plan(describe_changes=False).stacks
+    return any(p.stack == data.name and not p.unchanged for p in shown)

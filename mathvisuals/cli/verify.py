@@ -10,7 +10,7 @@ from mathvisuals.deploy.errors import VerificationError
 def verify(
     env: EnvOption = None,
     config: ConfigOption = None,
-    target: TargetOption = "aws",
+    target: TargetOption = None,
     json_output: JsonOption = False,
 ) -> None:
     """Prove the deployment works: stacks, Redis flags, security groups, the Lambda's

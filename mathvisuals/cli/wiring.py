@@ -25,7 +25,7 @@ from mathvisuals.cli.render import RichReporter
 from mathvisuals.deploy import masking
 from mathvisuals.deploy.config import EnvironmentConfig, config_path, load_config
 from mathvisuals.deploy.context import DeployContext
-from mathvisuals.deploy.errors import ConfigError, WaitTimeoutError
+from mathvisuals.deploy.errors import ConfigError, UsageError, WaitTimeoutError
 from mathvisuals.deploy.gateway import Gateways
 from mathvisuals.deploy.model import Flags
 from mathvisuals.deploy.orchestrator import Orchestrator, load_templates
@@ -125,15 +125,32 @@ def expected_region(path: Path, config: EnvironmentConfig, run: options.RunOptio
         )
 
 
+def resolve_target(target: str | None, loaded: EnvironmentConfig, path: Path) -> TargetProfile:
+    """``--target``, else the file's ``env.target``, else aws; the two must not disagree."""
+    named = loaded.env.target
+    if target is not None and named is not None and target != named:
+        raise UsageError(
+            f"{path}: env.target is {named}, so --target {target} cannot run it"
+        ).with_hint(f"drop --target (or pass --target {named})")
+    return PROFILES[target or named or "aws"]
+
+
+def target_profile(env: str | None, config: Path | None, target: str | None) -> TargetProfile:
+    """The profile a command will run on, from the options and the file alone (no sandbox)."""
+    options.require_env(env, config)
+    path = config_path(env, config)
+    return resolve_target(target, load_config(path), path)
+
+
 @contextmanager
-def session(env: str | None, config: Path | None, target: str) -> Iterator[Session]:
+def session(env: str | None, config: Path | None, target: str | None) -> Iterator[Session]:
     """Errors propagate to the CLI's one boundary; the spinner is stopped before they print."""
     install_scrubber()
     run = options.current()
     options.require_env(env, config)
-    profile = PROFILES[target]
     path = config_path(env, config)
     loaded = load_config(path)
+    profile = resolve_target(target, loaded, path)
     if profile.checks_region:
         expected_region(path, loaded, run)
     limit = DEADLINES_S.get(run.command, DEFAULT_DEADLINE_S)

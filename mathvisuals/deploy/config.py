@@ -50,6 +50,8 @@ class EnvSection(_Section):
     name: Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{0,19}$")]
     account_id: Annotated[str, Field(pattern=r"^\d{12}$")]
     region: Annotated[str, Field(pattern=REGION)]
+    # The target this environment runs on (aws, or local: the sandbox); --target must agree.
+    target: Literal["aws", "local"] | None = None
 
 
 class StacksSection(_Section):

@@ -71,3 +71,20 @@ def test_a_typo_is_named_first_with_the_key_it_meant(tmp_path: Path) -> None:
         load_config(bad)
     assert caught.value.key == "api.artifact_bukket"
     assert "unknown key (did you mean artifact_bucket?) (and 1 more problem)" in str(caught.value)
+
+
+def test_the_file_names_its_target_and_the_option_must_agree() -> None:
+    from mathvisuals.cli.wiring import resolve_target
+
+    local, prod = Path("infra/environments/local.toml"), Path("infra/environments/prod.toml")
+    assert resolve_target(None, load_config(local), local).name == "local"  # = ./dev up
+    assert resolve_target(None, load_config(prod), prod).name == "aws"
+    assert resolve_target("local", load_config(local), local).name == "local"
+    with pytest.raises(UsageError, match=r"env\.target is aws, so --target local") as caught:
+        resolve_target("local", load_config(prod), prod)
+    assert caught.value.exit_code == 2 and "--target aws" in caught.value.hint
+    unnamed = load_config(prod).model_copy(
+        update={"env": load_config(prod).env.model_copy(update={"target": None})}
+    )
+    assert resolve_target("local", unnamed, prod).name == "local"  # a file that names none
+    assert resolve_target(None, unnamed, prod).name == "aws"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 from pathlib import Path
@@ -128,3 +129,24 @@ def test_a_bad_plan_file_is_a_usage_error(tmp_path: Path, text: str, needle: str
 
 def test_prod_requires_a_reviewed_plan() -> None:
     assert load_config(Path("infra/environments/prod.toml")).protection.require_plan
+
+
+def test_up_exports_only_before_it_changes_a_live_data_stack_of_ours(
+    config: EnvironmentConfig, tmp_path: Path
+) -> None:
+    first, gateways, _ = make(config, tmp_path)
+    assert not up_command.data_will_change(first)  # nothing deployed: nothing to export
+    first.up()
+    again, _, _ = make(config, tmp_path, gateways)
+    assert not up_command.data_will_change(again)  # converged
+    assert again.result.mutations == []
+    changed = config.model_copy(
+        update={"redis": config.redis.model_copy(update={"node_type": "cache.t4g.medium"})}
+    )
+    moving, _, _ = make(changed, tmp_path, gateways)
+    assert up_command.data_will_change(moving)
+    cfn = gateways.cloudformation
+    assert isinstance(cfn, FakeCloudFormation)
+    api = cfn.describe(config.stacks.api)
+    cfn.put_state(dataclasses.replace(api, tags={}))  # upstream's api stack
+    assert not up_command.data_will_change(moving)  # its function cannot export: the snapshot
