@@ -163,8 +163,10 @@ def test_local_workflow(runs: Runs, state: Path) -> None:
                     http.get("/api/examples?path=/e2e/load"),
                 ):
                     served += 1
-                    if response.status_code != 200:
-                        failures.append(f"{response.request.method} {response.status_code}")
+                    if response.status_code != 200:  # with the body, to tell whose error
+                        failures.append(
+                            f"{response.request.method} {response.status_code} {response.text[:300]}"
+                        )
                 time.sleep(0.05)
 
     client = threading.Thread(target=load)
