@@ -23,6 +23,7 @@ import httpx2
 import pytest
 
 from mathvisuals.deploy.token import fingerprint, token_problems
+from tests.e2e.emulator import worker_replaced
 
 pytestmark = pytest.mark.timeout(900)
 
@@ -148,8 +149,12 @@ def test_local_workflow(runs: Runs, state: Path) -> None:
     assert {e["message"]["event"] for e in logged["events"]} == {"store.ready"}
     assert second["verified"] is True
 
-    # Rotation while a client keeps calling the API: zero failed requests.
+    # Rotation while a client keeps calling the API: zero failed requests. The one exception is
+    # the emulator's: the api's configuration update kills the worker serving a request, which
+    # AWS does not do (EMULATOR.md, "Lambda"); it is told apart by its body and happens at most
+    # once per update (one update of the api here). Every other non-200 fails the test.
     failures: list[str] = []
+    replaced: list[str] = []
     served = 0
     stop = threading.Event()
 
@@ -163,10 +168,14 @@ def test_local_workflow(runs: Runs, state: Path) -> None:
                     http.get("/api/examples?path=/e2e/load"),
                 ):
                     served += 1
-                    if response.status_code != 200:  # with the body, to tell whose error
-                        failures.append(
-                            f"{response.request.method} {response.status_code} {response.text[:300]}"
-                        )
+                    if response.status_code == 200:
+                        continue
+                    # With the body, to tell whose error.
+                    line = f"{response.request.method} {response.status_code} {response.text[:300]}"
+                    if response.status_code == 502 and worker_replaced(response.text):
+                        replaced.append(line)
+                    else:
+                        failures.append(line)
                 time.sleep(0.05)
 
     client = threading.Thread(target=load)
@@ -177,6 +186,7 @@ def test_local_workflow(runs: Runs, state: Path) -> None:
         stop.set()
         client.join()
     assert failures == [] and served > 10
+    assert len(replaced) <= 1, replaced
     new_token = (state / "token").read_text()
     assert new_token != old_token and rotated["secret"] == fingerprint(new_token)
     assert runs("up", "--json")["changed"] is False
