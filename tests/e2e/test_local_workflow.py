@@ -187,6 +187,8 @@ def test_local_workflow(runs: Runs, state: Path) -> None:
         client.join()
     assert failures == [] and served > 10
     assert len(replaced) <= 1, replaced
+    if replaced:  # shown by `pytest -rP`: how often the emulator did it
+        print("ministack replaced the worker under a request:", *replaced, sep="\n")
     new_token = (state / "token").read_text()
     assert new_token != old_token and rotated["secret"] == fingerprint(new_token)
     assert runs("up", "--json")["changed"] is False
