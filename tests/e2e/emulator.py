@@ -30,6 +30,11 @@ KILLED_SERVING = frozenset(
 # initialises, or its freshly extracted code directory deleted by the kill of its predecessor.
 KILLED_STARTING = "Worker process exited immediately. stderr: "
 CODE_DELETED = re.compile(r"Worker init failed: No module named '(mathvisuals(?:\.\w+)*)'")
+# Worker._spawn's extractall (errorType FileNotFoundError): the worker's own temporary directory
+# deleted while the artefact is being extracted into it.
+EXTRACTING = re.compile(
+    r"\[Errno 2\] No such file or directory: '[^']*/ministack-lambda-[^'/]+/code/[^']+'"
+)
 
 
 def _ours(module: str) -> bool:
@@ -49,9 +54,13 @@ def worker_replaced(payload: str) -> bool:
     if not isinstance(error, dict) or set(error) != {"errorMessage", "errorType"}:
         return False
     kind, message = error["errorType"], error["errorMessage"]
+    if not isinstance(message, str):
+        return False
     if kind == "Runtime.HandlerError":
         return message in KILLED_SERVING
-    if kind == "RuntimeError" and isinstance(message, str):
+    if kind == "RuntimeError":
         deleted = CODE_DELETED.fullmatch(message)
         return message == KILLED_STARTING or (deleted is not None and _ours(deleted[1]))
+    if kind == "FileNotFoundError":
+        return EXTRACTING.fullmatch(message) is not None
     return False

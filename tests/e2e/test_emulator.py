@@ -23,6 +23,12 @@ def body(message: str, kind: str = "Runtime.HandlerError") -> str:
         body(
             "Worker init failed: No module named 'mathvisuals.api.lambda_handler'", "RuntimeError"
         ),
+        # Seen in the e2e run: the artefact being extracted into a directory the kill deleted.
+        body(
+            "[Errno 2] No such file or directory: '/tmp/state/ministack/tmp/"
+            "ministack-lambda-math-visuals-api-local-m7l_xcb6/code/mathvisuals/errors.py'",
+            "FileNotFoundError",
+        ),
     ],
 )
 def test_the_emulators_worker_errors_are_recognised(payload: str) -> None:
@@ -38,6 +44,9 @@ def test_the_emulators_worker_errors_are_recognised(payload: str) -> None:
         # A module the artefact really lacks, a dependency or a name the package does not have.
         body("Worker init failed: No module named 'redis'", "RuntimeError"),
         body("Worker init failed: No module named 'mathvisuals.api.nowhere'", "RuntimeError"),
+        # The handler's own missing file, or one outside the worker's code directory.
+        body("[Errno 2] No such file or directory: '/var/task/figures.json'"),
+        body("[Errno 2] No such file or directory: '/etc/ssl/ca.pem'", "FileNotFoundError"),
         # A crash with something on stderr is not a clean kill.
         body("Worker process exited immediately. stderr: Segmentation fault", "RuntimeError"),
         # Extra fields, not JSON, an API answer.
