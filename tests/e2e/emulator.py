@@ -1,7 +1,8 @@
-"""How ministack answers a request whose execution environment it replaced (EMULATOR.md).
+"""How ministack answers a request whose execution environment it replaced (finding 9 of
+`tests/deploy/takeover/EMULATOR.md`).
 
 A configuration update kills every warm worker of the function, the one serving a request
-included, and deletes its code directory, even after the request has re-spawned it. That
+included, and deletes its code directory, even while a worker is still being set up. That
 request fails with one of the errors below; the HTTP API answers it as a 502 whose body is the
 error. AWS keeps serving in-flight (and new) requests on the old execution environments until
 the new ones are ready, so none of these is an application error. Anything else is one: a

@@ -151,8 +151,8 @@ def test_local_workflow(runs: Runs, state: Path) -> None:
 
     # Rotation while a client keeps calling the API: zero failed requests. The one exception is
     # the emulator's: the api's configuration update kills the worker serving a request, which
-    # AWS does not do (EMULATOR.md, "Lambda"); it is told apart by its body and happens at most
-    # once per update (one update of the api here). Every other non-200 fails the test.
+    # AWS does not do (takeover/EMULATOR.md, finding 9); it is told apart by its body and
+    # happens at most once per update (one update of the api here). Any other failure counts.
     failures: list[str] = []
     replaced: list[str] = []
     served = 0
