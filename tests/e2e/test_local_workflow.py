@@ -23,7 +23,7 @@ import httpx2
 import pytest
 
 from mathvisuals.deploy.token import fingerprint, token_problems
-from tests.e2e.emulator import worker_replaced
+from tests.deploy.takeover.lambda_workers import worker_replaced
 
 pytestmark = pytest.mark.timeout(900)
 

@@ -18,8 +18,8 @@ from typing import Any
 
 import pytest
 
+from tests.deploy.takeover.lambda_workers import KILLED_SERVING, KILLED_STARTING, worker_replaced
 from tests.deploy.takeover.upstream_fixture import RunningSandbox, running_sandbox
-from tests.e2e.emulator import KILLED_SERVING, KILLED_STARTING, worker_replaced
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 NOT_SUPPORTED = "Resource import is not supported by this emulator"
@@ -324,7 +324,7 @@ def test_a_configuration_update_kills_the_worker_serving_a_request(
 ) -> None:
     """AWS: the in-flight request completes on the old execution environment, and new requests
     keep landing there until the new configuration is ready. ministack kills it mid-request: a
-    worker error, which its HTTP API answers as a 502 with that body (tests/e2e/emulator.py)."""
+    worker error, which its HTTP API answers as a 502 with that body (lambda_workers.py)."""
     lam = probe_function(box, "emu-serving")
     gate = tmp_path / "gate"
     payload = update_while_waiting(lam, "emu-serving", gate, {"gate": str(gate)})

@@ -1,4 +1,4 @@
-"""The e2e load check's rule for telling ministack's replaced worker from an application error."""
+"""The e2e load check's rule for telling ministack's killed worker from an application error."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tests.e2e.emulator import worker_replaced
+from tests.deploy.takeover.lambda_workers import worker_replaced
 
 
 def body(message: str, kind: str = "Runtime.HandlerError") -> str:
