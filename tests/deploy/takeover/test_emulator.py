@@ -294,8 +294,12 @@ def probe_function(box: RunningSandbox, name: str, **environment: str) -> Any:
     return lam
 
 
-def update_while_waiting(lam: Any, name: str, gate: Path, event: dict[str, Any]) -> str:
-    """Invoke; once the probe waits at ``gate``, update the configuration; the answer's payload."""
+def update_while_waiting(
+    lam: Any, name: str, gate: Path, event: dict[str, Any], *, meanwhile: bool = False
+) -> str:
+    """Invoke; once the probe waits at ``gate``, update the configuration; the answer's payload.
+
+    ``meanwhile``: first check that a second invocation is served beside the waiting one."""
     answers: list[dict[str, Any]] = []
     payload = json.dumps(event).encode()
     caller = threading.Thread(
@@ -308,6 +312,10 @@ def update_while_waiting(lam: Any, name: str, gate: Path, event: dict[str, Any])
                 break
             time.sleep(0.01)
         assert Path(f"{gate}.started").exists(), "the probe never reached its gate"
+        if meanwhile:  # its own worker, as a maintenance invocation beside API traffic gets
+            beside = lam.invoke(FunctionName=name, Payload=b"{}")
+            assert "FunctionError" not in beside
+            assert json.loads(beside["Payload"].read()) == {"probe": "old"}
         lam.update_function_configuration(
             FunctionName=name, Environment={"Variables": {"PROBE": "new"}}
         )
@@ -327,7 +335,7 @@ def test_a_configuration_update_kills_the_worker_serving_a_request(
     worker error, which its HTTP API answers as a 502 with that body (lambda_workers.py)."""
     lam = probe_function(box, "emu-serving")
     gate = tmp_path / "gate"
-    payload = update_while_waiting(lam, "emu-serving", gate, {"gate": str(gate)})
+    payload = update_while_waiting(lam, "emu-serving", gate, {"gate": str(gate)}, meanwhile=True)
     assert json.loads(payload)["errorMessage"] in KILLED_SERVING
     assert worker_replaced(payload), payload
     # The next request starts a worker with the new configuration.
