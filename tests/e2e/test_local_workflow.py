@@ -23,6 +23,7 @@ import httpx2
 import pytest
 
 from mathvisuals.deploy.token import fingerprint, token_problems
+from tests.deploy.takeover.lambda_workers import worker_replaced
 
 pytestmark = pytest.mark.timeout(900)
 
@@ -148,8 +149,12 @@ def test_local_workflow(runs: Runs, state: Path) -> None:
     assert {e["message"]["event"] for e in logged["events"]} == {"store.ready"}
     assert second["verified"] is True
 
-    # Rotation while a client keeps calling the API: zero failed requests.
+    # Rotation while a client keeps calling the API: zero failed requests. The one exception is
+    # the emulator's: the api's configuration update kills the worker serving a request, which
+    # AWS does not do (takeover/EMULATOR.md, finding 9); it is told apart by its body and
+    # happens at most once per update (one update of the api here). Any other failure counts.
     failures: list[str] = []
+    replaced: list[str] = []
     served = 0
     stop = threading.Event()
 
@@ -157,16 +162,25 @@ def test_local_workflow(runs: Runs, state: Path) -> None:
         nonlocal served
         with httpx2.Client(base_url=url, timeout=10) as http:
             while not stop.is_set():
-                for response in (
-                    http.get("/api/health"),
-                    http.put("/api/examples?path=/e2e/load", json=body),
-                    http.get("/api/examples?path=/e2e/load"),
+                for method, path, payload in (
+                    ("GET", "/api/health", None),
+                    ("PUT", "/api/examples?path=/e2e/load", body),
+                    ("GET", "/api/examples?path=/e2e/load", None),
                 ):
                     served += 1
-                    if response.status_code != 200:  # with the body, to tell whose error
-                        failures.append(
-                            f"{response.request.method} {response.status_code} {response.text[:300]}"
-                        )
+                    try:
+                        response = http.request(method, path, json=payload)
+                    except httpx2.HTTPError as exc:  # no answer at all is a failed request too
+                        failures.append(f"{method} {type(exc).__name__}: {exc}")
+                        continue
+                    if response.status_code == 200:
+                        continue
+                    # With the body, to tell whose error.
+                    line = f"{method} {response.status_code} {response.text[:300]}"
+                    if response.status_code == 502 and worker_replaced(response.text):
+                        replaced.append(line)
+                    else:
+                        failures.append(line)
                 time.sleep(0.05)
 
     client = threading.Thread(target=load)
@@ -177,6 +191,9 @@ def test_local_workflow(runs: Runs, state: Path) -> None:
         stop.set()
         client.join()
     assert failures == [] and served > 10
+    assert len(replaced) <= 1, replaced
+    if replaced:  # shown by `pytest -rP`: how often the emulator did it
+        print("ministack replaced the worker under a request:", *replaced, sep="\n")
     new_token = (state / "token").read_text()
     assert new_token != old_token and rotated["secret"] == fingerprint(new_token)
     assert runs("up", "--json")["changed"] is False

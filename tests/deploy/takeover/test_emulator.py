@@ -7,13 +7,18 @@ one of these fails, update EMULATOR.md and the takeover tests that lean on the f
 
 from __future__ import annotations
 
+import io
 import json
+import threading
 import time
+import zipfile
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.deploy.takeover.lambda_workers import KILLED_SERVING, KILLED_STARTING, worker_replaced
 from tests.deploy.takeover.upstream_fixture import RunningSandbox, running_sandbox
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
@@ -254,3 +259,116 @@ def test_a_snapshot_is_a_record_available_at_once(box: RunningSandbox) -> None:
     assert [s["SnapshotName"] for s in listed] == ["emu-snap"]
     with pytest.raises(cache.exceptions.SnapshotAlreadyExistsFault):
         cache.create_snapshot(ReplicationGroupId="emu-nowhere", SnapshotName="emu-snap")
+
+
+PROBE_CODE = """
+import os, time
+
+def wait(gate):
+    open(gate + ".started", "w").close()
+    while not os.path.exists(gate + ".release"):
+        time.sleep(0.01)
+
+if os.environ.get("GATE"):  # the cold start waits
+    wait(os.environ["GATE"])
+
+def handler(event, context):
+    if "gate" in event:  # the request waits
+        wait(event["gate"])
+    if "raise" in event:
+        raise RuntimeError(event["raise"])
+    return {"probe": os.environ.get("PROBE")}
+"""
+
+
+def probe_function(box: RunningSandbox, name: str, **environment: str) -> Any:
+    code = io.BytesIO()
+    with zipfile.ZipFile(code, "w") as archive:
+        archive.writestr("index.py", PROBE_CODE)
+    lam = box.aws("lambda")
+    lam.create_function(
+        FunctionName=name, Runtime="python3.12", Handler="index.handler", Timeout=30,
+        Role="arn:aws:iam::000000000000:role/emu", Code={"ZipFile": code.getvalue()},
+        Environment={"Variables": {"PROBE": "old", **environment}},
+    )  # fmt: skip
+    return lam
+
+
+def update_while_waiting(
+    lam: Any, name: str, gate: Path, event: dict[str, Any], *, meanwhile: bool = False
+) -> str:
+    """Invoke; once the probe waits at ``gate``, update the configuration; the answer's payload.
+
+    ``meanwhile``: first check that a second invocation is served beside the waiting one."""
+    answers: list[dict[str, Any]] = []
+    payload = json.dumps(event).encode()
+    caller = threading.Thread(
+        target=lambda: answers.append(lam.invoke(FunctionName=name, Payload=payload))
+    )
+    caller.start()
+    try:
+        for _ in range(3000):
+            if Path(f"{gate}.started").exists():
+                break
+            time.sleep(0.01)
+        assert Path(f"{gate}.started").exists(), "the probe never reached its gate"
+        if meanwhile:  # its own worker, as a maintenance invocation beside API traffic gets
+            beside = lam.invoke(FunctionName=name, Payload=b"{}")
+            assert "FunctionError" not in beside
+            assert json.loads(beside["Payload"].read()) == {"probe": "old"}
+        lam.update_function_configuration(
+            FunctionName=name, Environment={"Variables": {"PROBE": "new"}}
+        )
+    finally:
+        Path(f"{gate}.release").touch()
+        caller.join()
+    assert answers[0].get("FunctionError") == "Unhandled"
+    text: str = answers[0]["Payload"].read().decode()
+    return text
+
+
+def test_a_configuration_update_kills_the_worker_serving_a_request(
+    box: RunningSandbox, tmp_path: Path
+) -> None:
+    """AWS: the in-flight request completes on the old execution environment, and new requests
+    keep landing there until the new configuration is ready. ministack kills it mid-request: a
+    worker error, which its HTTP API answers as a 502 with that body (lambda_workers.py)."""
+    lam = probe_function(box, "emu-serving")
+    gate = tmp_path / "gate"
+    payload = update_while_waiting(lam, "emu-serving", gate, {"gate": str(gate)}, meanwhile=True)
+    assert json.loads(payload)["errorMessage"] in KILLED_SERVING
+    assert worker_replaced(payload), payload
+    # The next request starts a worker with the new configuration.
+    after = lam.invoke(FunctionName="emu-serving", Payload=b"{}")
+    assert "FunctionError" not in after
+    assert json.loads(after["Payload"].read()) == {"probe": "new"}
+
+
+def test_a_configuration_update_kills_a_worker_that_is_starting(
+    box: RunningSandbox, tmp_path: Path
+) -> None:
+    """AWS: an environment being initialised finishes and serves the request it started for."""
+    gate = tmp_path / "init"
+    lam = probe_function(box, "emu-starting", GATE=str(gate))
+    payload = update_while_waiting(lam, "emu-starting", gate, {})
+    assert json.loads(payload) == {"errorMessage": KILLED_STARTING, "errorType": "RuntimeError"}
+    assert worker_replaced(payload), payload
+    after = lam.invoke(FunctionName="emu-starting", Payload=b"{}")
+    assert json.loads(after["Payload"].read()) == {"probe": "new"}
+
+
+def test_an_application_error_is_not_taken_for_a_replaced_worker(box: RunningSandbox) -> None:
+    """The e2e load check tells the two apart by the body: a handler that raises stays an error,
+    whatever it says, and so does an import error of the handler's own module."""
+    lam = probe_function(box, "emu-raises")
+    raised = lam.invoke(FunctionName="emu-raises", Payload=b'{"raise": "invalid password"}')
+    assert raised.get("FunctionError") == "Unhandled"
+    body = raised["Payload"].read().decode()
+    assert json.loads(body) == {
+        "errorMessage": "invalid password",
+        "errorType": "Runtime.HandlerError",
+    }
+    assert not worker_replaced(body)
+    lam.update_function_configuration(FunctionName="emu-raises", Handler="missing.handler")
+    missing = lam.invoke(FunctionName="emu-raises", Payload=b"{}")["Payload"].read().decode()
+    assert "No module named 'missing'" in missing and not worker_replaced(missing)
