@@ -55,6 +55,10 @@ def down(
     from mathvisuals.deploy.teardown import DownOptions
     from mathvisuals.deploy.teardown import down as run_down
 
+    if include_data and not no_backup:
+        from mathvisuals.deploy.config import config_path, load_config
+
+        require_fresh_export(load_config(config_path(env, config)).name)  # before any client
     if wiring.target_profile(env, config, target).emulated and not wiring.sandbox_recorded():
         # Nothing was brought up: starting the sandbox only to delete nothing helps nobody.
         render.pairs(
@@ -62,10 +66,6 @@ def down(
             json_output=json_output,
         )  # fmt: skip
         return
-    if include_data and not no_backup:
-        from mathvisuals.deploy.config import config_path, load_config
-
-        require_fresh_export(load_config(config_path(env, config)).name)  # before any client
     with wiring.session(env, config, target) as s:
         done = run_down(
             wiring.orchestrator(s),

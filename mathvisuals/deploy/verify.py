@@ -395,9 +395,12 @@ class _Suite:
     def v6(
         self, since_ms: int | None, attempts: int, interval_s: float, sleep: Callable[[float], None]
     ) -> Check:
+        # From the function's current configuration on (or this run's start, if earlier): a
+        # warm worker of that configuration logged its store.ready already (a resumed rotation).
         start = since_ms
-        if start is None and self.seen.function is not None:
-            start = epoch_ms(self.seen.function.last_modified)
+        changed = epoch_ms(self.seen.function.last_modified) if self.seen.function else None
+        if changed is not None:
+            start = changed if start is None else min(start, changed)
         group = self.config.log_group
         for attempt in range(1, max(attempts, 1) + 1):
             events = parse_events(self.gateways.logs.messages(group, start or 0))

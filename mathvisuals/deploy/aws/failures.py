@@ -118,6 +118,9 @@ def translate(operation: str, exc: Exception) -> DeployError | None:
     """The one line for a network failure, or None when ``exc`` is not one."""
     kwargs: dict[str, Any] = getattr(exc, "kwargs", {}) or {}
     endpoint = str(kwargs.get("endpoint_url", "")) or "the endpoint"
+    wrapped = kwargs.get("error")
+    if isinstance(wrapped, DeployError):
+        return wrapped  # the command's deadline fired inside botocore's HTTP send
     if isinstance(exc, NotAwsAnswer | ResponseParserError):
         what = str(exc) if isinstance(exc, NotAwsAnswer) else "an answer that is not AWS's"
         message = f"{operation}: {what}"

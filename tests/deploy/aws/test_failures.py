@@ -63,3 +63,15 @@ def test_a_missing_ca_bundle_is_named(tmp_path: Path) -> None:
     with pytest.raises(NetworkError, match=r"no-ca\.pem does not exist"):
         failures.check_ca_bundle(f"{tmp_path}/no-ca.pem")
     failures.check_ca_bundle(None)
+
+
+def test_a_deadline_raised_inside_botocores_send_is_the_deadline() -> None:
+    """botocore wraps any exception of its HTTP send in HTTPClientError; the deadline's own
+    WaitTimeoutError (exit 9) must come out, not "GetCallerIdentity failed" (exit 7)."""
+    from botocore.exceptions import HTTPClientError
+
+    from mathvisuals.deploy.errors import WaitTimeoutError
+
+    deadline = WaitTimeoutError("plan did not finish within its deadline of 1 min")
+    found = failures.translate("GetCallerIdentity", HTTPClientError(error=deadline))
+    assert found is deadline and found.exit_code == 9
