@@ -48,6 +48,15 @@ sys.stderr.write("BENCH " + json.dumps({
 }) + "\n")
 """
 
+# The floor the libraries set: a fresh process that only imports what every cold start must
+# (the Lambda adapter, Starlette's request and response, redis-py's asyncio client), no I/O.
+FLOOR_SCRIPT = r"""
+import sys, time
+sys.path.insert(0, sys.argv[1])
+import mangum, starlette.requests, starlette.responses, redis.asyncio
+sys.stderr.write("BENCH %r\n" % time.time())
+"""
+
 # A warm handler in one process: per-event wall time, CPU per event (user + system of the whole
 # process over the measured events), RSS after the warm-up. Logs go to stdout (discarded).
 WARM_SCRIPT = r"""
@@ -126,6 +135,7 @@ class LambdaFigures:
     rss_mib: float
     import_handler_ms: float
     import_redis_ms: float
+    floor_ms: float  # process start → the libraries imported (FLOOR_SCRIPT), median
     import_self: list[tuple[str, float]] = field(default_factory=list)  # module, ms (self)
     import_cumulative: list[tuple[str, float]] = field(default_factory=list)
     import_packages: list[tuple[str, float]] = field(default_factory=list)
@@ -219,6 +229,19 @@ def cold_starts(python: Path, tree: Path, redis: BenchRedis, runs: int) -> Cold:
     )
 
 
+def floor(python: Path, tree: Path, runs: int) -> float:
+    samples: list[float] = []
+    for _ in range(runs):
+        started = time.time()
+        done = subprocess.run(
+            [str(python), "-I", "-S", "-B", "-c", FLOOR_SCRIPT, str(tree)],
+            capture_output=True, text=True, check=True, timeout=60,
+        )  # fmt: skip
+        line = next(x for x in done.stderr.splitlines() if x.startswith("BENCH "))
+        samples.append((float(line[len("BENCH ") :]) - started) * 1000)
+    return statistics.median(samples)
+
+
 def warm(python: Path, tree: Path, redis: BenchRedis, count: int) -> dict[str, Any]:
     env = {**redis.env(), "MATHVISUALS_REQUIRE_KV": "true", "PATH": "/usr/bin:/bin"}
     events = {
@@ -290,6 +313,7 @@ def measure(workdir: Path, redis: BenchRedis, *, quick: bool) -> LambdaFigures:
         client.sadd("examples:__paths__", "/bench")
     shipped = cold_starts(python, unpacked, redis, COLD_RUNS)
     plain = cold_starts(python, without_bytecode(unpacked, workdir / "no-pyc"), redis, COLD_RUNS)
+    floor_ms = floor(python, unpacked, COLD_RUNS)
     warm_figures = warm(python, unpacked, redis, WARM_EVENTS // 4 if quick else WARM_EVENTS)
     imports = import_times(python, unpacked)
     figures = LambdaFigures(
@@ -305,6 +329,7 @@ def measure(workdir: Path, redis: BenchRedis, *, quick: bool) -> LambdaFigures:
         rss_mib=warm_figures["rss_kib"] / 1024,
         import_handler_ms=imports["handler"],
         import_redis_ms=imports["redis"],
+        floor_ms=floor_ms,
         import_self=imports["self"],
         import_cumulative=imports["cumulative"],
         import_packages=imports["packages"],
@@ -312,7 +337,7 @@ def measure(workdir: Path, redis: BenchRedis, *, quick: bool) -> LambdaFigures:
     print(
         f"  cold start (median of {COLD_RUNS}), as shipped: {shipped.total_ms:.0f} ms "
         f"(import {shipped.import_ms:.0f} + first event {shipped.first_ms:.0f}); without "
-        f"bytecode {plain.total_ms:.0f} ms\n"
+        f"bytecode {plain.total_ms:.0f} ms; the libraries alone {floor_ms:.0f} ms\n"
         f"  warm GET: CPU {figures.warm_cpu_ms:.3f} ms/call, p50 {figures.warm_p50_ms:.2f} ms, "
         f"p99 {figures.warm_p99_ms:.2f} ms; RSS {figures.rss_mib:.1f} MiB",
         flush=True,

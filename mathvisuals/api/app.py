@@ -2,25 +2,27 @@
 
 from __future__ import annotations
 
-import contextlib
 import importlib
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, urlencode
 
-from starlette.applications import Starlette
+from starlette.datastructures import State
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 from mathvisuals.api import examples, health
 from mathvisuals.api.http import Context, Exchange, Family, json_response
 from mathvisuals.logs import EventLog, request_id
 from mathvisuals.settings import Settings
 from mathvisuals.store.base import Store
+
+if TYPE_CHECKING:  # the Lambda drives Root itself; only servers import starlette.applications
+    from starlette.applications import Starlette
 
 Handler = Callable[[Exchange], Awaitable[Response]]
 
@@ -240,52 +242,47 @@ class Dispatcher:
             request_id.reset(token)
 
 
-def create_app(
-    settings: Settings, store: Store, *, log: EventLog | None = None, debug: bool = False
-) -> Starlette:
-    """Build the API around an already-opened store; no I/O happens here."""
-    ctx = Context(settings=settings, store=store, log=log or EventLog())
-    ctx.families = build_families(settings)
-    dispatcher = Dispatcher(ctx)
+async def openapi_document(scope: Scope, receive: Receive, send: Send) -> None:
+    if scope.get("method", "GET").upper() not in ("GET", "HEAD"):
+        refusal = json_response({"error": "Method Not Allowed"}, 405, {"Allow": "GET, HEAD"})
+        await refusal(scope, receive, send)
+        return
+    from mathvisuals.api import openapi  # lazy: only this route needs the document
 
-    async def openapi_document(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope.get("method", "GET").upper() not in ("GET", "HEAD"):
-            refusal = json_response({"error": "Method Not Allowed"}, 405, {"Allow": "GET, HEAD"})
-            await refusal(scope, receive, send)
-            return
-        from mathvisuals.api import openapi  # lazy: only this route needs the document
+    await openapi.response()(scope, receive, send)
 
-        await openapi.response()(scope, receive, send)
 
-    async def root(scope: Scope, receive: Receive, send: Send) -> None:
+class Root:
+    """The API as a bare ASGI callable for HTTP: the OpenAPI document, else the dispatcher.
+
+    The Lambda adapter drives it directly (it runs no lifespan); servers get it wrapped in a
+    Starlette application for the lifespan (:func:`create_app`).
+    """
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        self.state = State()
+        self.state.ctx = ctx
+        self._dispatcher = Dispatcher(ctx)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["path"].lower().rstrip("/") == "/api/openapi.json":
             await openapi_document(scope, receive, send)
             return
-        await dispatcher(scope, receive, send)
-
-    @contextlib.asynccontextmanager
-    async def lifespan(_: Starlette) -> AsyncIterator[None]:
-        yield
-        await store.aclose()
-
-    app = Api(root, debug=debug, lifespan=lifespan)
-    app.state.ctx = ctx
-    return app
+        await self._dispatcher(scope, receive, send)
 
 
-class Api(Starlette):
-    """Starlette for the lifespan; HTTP requests go straight to ``root``.
+def create_root(settings: Settings, store: Store, *, log: EventLog | None = None) -> Root:
+    """Build the API around an already-opened store; no I/O happens here."""
+    ctx = Context(settings=settings, store=store, log=log or EventLog())
+    ctx.families = build_families(settings)
+    return Root(ctx)
 
-    The dispatcher already answers 404 and 500 and writes the access log, so Starlette's
-    middleware stack and router would only add work to every request.
-    """
 
-    def __init__(self, root: ASGIApp, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self._root = root
+def create_app(
+    settings: Settings, store: Store, *, log: EventLog | None = None, debug: bool = False
+) -> Starlette:
+    """The API as a Starlette application, which closes the store at shutdown (servers)."""
+    from mathvisuals.api.asgi import serving_app
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            await self._root(scope, receive, send)
-        else:
-            await super().__call__(scope, receive, send)
+    return serving_app(create_root(settings, store, log=log), debug=debug)

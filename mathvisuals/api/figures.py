@@ -7,6 +7,7 @@ from typing import Any
 
 from starlette.responses import Response
 
+from mathvisuals import jsonfmt
 from mathvisuals.api.errors import ENTRIES, guarded
 from mathvisuals.api.http import Exchange, as_object
 from mathvisuals.model.figures import (
@@ -27,6 +28,7 @@ from mathvisuals.model.jsuri import trim
 from mathvisuals.model.paths import entry_slug, is_reserved, normalize_category_id
 from mathvisuals.store.base import CorruptValueError, StoreUnavailableError
 from mathvisuals.store.figures import CategoryDeletion, FigureRepository
+from mathvisuals.store.rendered import Memo, Rendered
 
 ALLOW = "GET,POST,PATCH,DELETE,OPTIONS"
 SLUG_REQUIRED = "Slug is required"
@@ -36,6 +38,10 @@ CATEGORY_NOT_EMPTY = "Category contains figures"
 INTERNAL_ERROR = "Internal Server Error"
 
 Record = dict[str, Any]
+
+# Listed entries and category views, encoded, by what they are a pure function of: the mode,
+# the view and the stored texts of the figure and of the category it links to (§11.2, §11.3).
+VIEWS = Memo()
 
 
 async def handle(ex: Exchange) -> Response:
@@ -120,10 +126,62 @@ async def _get(ex: Exchange, repo: FigureRepository) -> Response:
         listed = []
     categories = listed
     by_id = {category["id"]: category for category in categories}
+    summary = trim(ex.query("view") or "").lower() == "summary"
+    fast = _listed_json(ex, records, by_id, categories, summary)
+    if fast is not None:  # memoised renderings spliced: nothing walked or encoded again
+        ex.stored()
+        return ex.respond_encoded(fast)
     entries = [_entry(ex, record, by_id) for record in records]
-    if trim(ex.query("view") or "").lower() == "summary":
+    if summary:
         entries = [summary_view(entry) for entry in entries]
     return _respond_with(ex, {"entries": entries}, categories)
+
+
+def _listed_json(
+    ex: Exchange,
+    records: list[Record],
+    by_id: Mapping[str, Record],
+    categories: list[Record],
+    summary: bool,
+) -> bytes | None:
+    """The list response from :data:`VIEWS`, byte for byte what :func:`_respond_with` writes;
+    ``None`` when a record has no stored source or no orjson rendering (the slow path)."""
+    mode = ex.mode
+    view = "summary" if summary else "full"
+    entries: list[Any] = []
+    for record in records:
+        source = record.source if type(record) is Rendered else None
+        linked_id = normalize_category_id(record.get("categoryId"))
+        category = by_id.get(linked_id) if linked_id else None
+        linked = category.source if type(category) is Rendered else None
+        if source is None or (category is not None and linked is None):
+            return None
+        # Stored JSON texts hold no NUL, so the joined text names one pair of sources.
+        raw = source[1] if linked is None else "\0".join((source[1], *linked))
+        key = f"{mode}\0{view}\0{source[0]}"
+        encoded = VIEWS.encoded(key, raw)
+        if encoded is None:
+            entry = figure_response(record, category, ex.meta)
+            view_of = summary_view(entry) if summary else entry
+            encoded = VIEWS.store(key, raw, view_of, remember=True).json
+            if encoded is None:
+                return None
+        entries.append(jsonfmt.fragment(encoded))
+    views: list[Any] = []
+    for record in categories:
+        source = record.source if type(record) is Rendered else None
+        if source is None:
+            return None
+        key = f"{mode}\0category\0{source[0]}"
+        encoded = VIEWS.encoded(key, source[1])
+        if encoded is None:
+            encoded = VIEWS.store(
+                key, source[1], category_view(record, ex.meta), remember=True
+            ).json
+            if encoded is None:
+                return None
+        views.append(jsonfmt.fragment(encoded))
+    return jsonfmt.dumps({**ex.meta, "entries": entries, "categories": views})
 
 
 async def _save(ex: Exchange, repo: FigureRepository, *, merge: bool) -> Response:

@@ -7,10 +7,12 @@ from typing import Any
 
 from mangum import Mangum
 
-from mathvisuals.api import maintenance
-from mathvisuals.api.startup import build_app
+from mathvisuals.api.startup import build_root
 from mathvisuals.logs import EventLog
 from mathvisuals.settings import Settings
+
+# maintenance.EVENT_KEY: that module (urllib, archives) loads only for events carrying it.
+MAINTENANCE_KEY = "mathvisuals_maintenance"
 
 LambdaHandler = Callable[[dict[str, Any], Any], dict[str, Any]]
 
@@ -55,13 +57,15 @@ class LambdaApp:
 
     def __init__(self, settings: Settings, log: EventLog | None = None) -> None:
         self.settings = settings
-        self.app = build_app(settings, log)
+        self.app = build_root(settings, log)
         self._adapter = Mangum(self.app, lifespan="off", text_mime_types=TEXT_TYPES)
 
     def __call__(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
-        if maintenance.is_direct(event):
-            return maintenance.run(event[maintenance.EVENT_KEY], self.settings.redis)
-        if maintenance.EVENT_KEY in event:
+        if MAINTENANCE_KEY in event:
+            from mathvisuals.api import maintenance
+
+            if maintenance.is_direct(event):
+                return maintenance.run(event[MAINTENANCE_KEY], self.settings.redis)
             # Shaped like an HTTP event: only a direct invocation may run maintenance.
             return REFUSED
         result: dict[str, Any] = self._adapter(adapt_event(event), context)

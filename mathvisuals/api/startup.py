@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from starlette.applications import Starlette
-
-from mathvisuals.api.app import create_app
+from mathvisuals.api.app import Root, create_root
 from mathvisuals.errors import SettingsError
 from mathvisuals.logs import EventLog
 from mathvisuals.settings import Settings
 from mathvisuals.store import open_store
+
+if TYPE_CHECKING:
+    from starlette.applications import Starlette
 
 
 def store_ready_fields(settings: Settings) -> dict[str, Any]:
@@ -27,8 +28,8 @@ def store_ready_fields(settings: Settings) -> dict[str, Any]:
     return fields
 
 
-def build_app(settings: Settings, log: EventLog | None = None) -> Starlette:
-    """The application for a process: one store, one ``store.ready`` line.
+def build_root(settings: Settings, log: EventLog | None = None) -> Root:
+    """The API for a process: one store, one ``store.ready`` line.
 
     With ``require_kv`` (set in Lambda by the API template) a configuration that would fall back
     to memory is an error at cold start instead of silent data loss.
@@ -42,4 +43,11 @@ def build_app(settings: Settings, log: EventLog | None = None) -> Starlette:
             f"MATHVISUALS_REQUIRE_KV is set but Redis is not configured ({missing})"
         )
     log.emit("store.ready", **fields)
-    return create_app(settings, open_store(settings.redis), log=log)
+    return create_root(settings, open_store(settings.redis), log=log)
+
+
+def build_app(settings: Settings, log: EventLog | None = None) -> Starlette:
+    """:func:`build_root` as a Starlette application (servers: the lifespan closes the store)."""
+    from mathvisuals.api.asgi import serving_app
+
+    return serving_app(build_root(settings, log))

@@ -107,6 +107,17 @@ def _listed_figure(key: str, raw: str | None, slug: str) -> Record | None:
     return None if record is None else MEMO.store(key, raw, record, remember=True)
 
 
+def _listed_category(key: str, raw: str | None, category_id: str) -> Record | None:
+    """:func:`_category`, memoised like the figures (the records are only read)."""
+    if raw is None:
+        return None
+    hit = MEMO.lookup(key, raw)
+    if hit is not None:
+        return hit
+    record = _category(key, raw, category_id)
+    return None if record is None else MEMO.store(key, raw, record, remember=True)
+
+
 def _category(key: str, raw: str | None, category_id: str) -> Record | None:
     record = _decoded(key, raw)
     if record is None:
@@ -167,7 +178,7 @@ class FigureRepository:
         return await self._categories(await self._store.list_index(CATEGORY_INDEX, category_key))
 
     async def _categories(self, rows: list[tuple[str, str | None]]) -> list[Record]:
-        return await self._decoded(rows, CATEGORY_INDEX, category_key, _category)
+        return await self._decoded(rows, CATEGORY_INDEX, category_key, _listed_category)
 
     async def _decoded(
         self,

@@ -294,7 +294,22 @@ class _SharedContextSSLConnection(SSLConnection):
         if ssl_shared:
             self.ssl_context = ssl_shared[0]
         else:
+            _trust_ca_file_only(self.ssl_context)
             ssl_shared.append(self.ssl_context)
+
+
+def _trust_ca_file_only(settings: Any) -> None:
+    """With ``REDIS_TLS_CA_FILE`` the file is the trust (api.md §3.3: the system store *or* the
+    file). redis-py's context loads the system bundle first and the file on top, ~30 ms of a
+    cold start spent on CAs that should not be trusted; give it the context it would build,
+    with the file alone. ``settings`` is redis-py's RedisSSLContext (its ``get()`` returns a
+    context already set)."""
+    if not settings.ca_certs or settings.ca_path or settings.ca_data or settings.certfile:
+        return
+    context = ssl.create_default_context(cafile=settings.ca_certs)
+    context.check_hostname = settings.check_hostname
+    context.verify_mode = settings.cert_reqs
+    settings.context = context
 
 
 def _queue(pipe: Any, ops: Sequence[Op]) -> None:

@@ -21,14 +21,18 @@ class Rendered(dict[str, Any]):
     """A sanitised record (a plain dict to every caller) with the JSON the API writes for it.
 
     ``json`` is ``None`` when orjson could not encode the record (the fallback encoder's
-    bytes may not be spliced into an orjson document).
+    bytes may not be spliced into an orjson document). ``source`` is the (key, stored text)
+    the record is a pure function of, when it is one: what views built on it are memoised by.
     """
 
-    __slots__ = ("json",)
+    __slots__ = ("json", "source")
 
-    def __init__(self, record: dict[str, Any], json: bytes | None) -> None:
+    def __init__(
+        self, record: dict[str, Any], json: bytes | None, source: tuple[str, str] | None = None
+    ) -> None:
         super().__init__(record)
         self.json = json
+        self.source = source
 
 
 def encode(record: dict[str, Any]) -> bytes | None:
@@ -58,14 +62,25 @@ class Memo:
             return None
         self.hits += 1
         self._items.move_to_end((key, raw))
-        return Rendered(found[0], found[1])
+        return Rendered(found[0], found[1], (key, raw))
+
+    def encoded(self, key: str, raw: str) -> bytes | None:
+        """Only the JSON remembered for ``raw`` under ``key`` (no copy of the record)."""
+        found = self._items.get((key, raw))
+        if found is None or found[1] is None:
+            self.misses += 1
+            return None
+        self.hits += 1
+        self._items.move_to_end((key, raw))
+        return found[1]
 
     def store(self, key: str, raw: str, record: dict[str, Any], *, remember: bool) -> Rendered:
         """``record`` with its JSON; remembered when it depends on nothing but the two."""
         json = encode(record)
-        if remember:
-            self._remember((key, raw), record, json)
-        return Rendered(record, json)
+        if not remember:
+            return Rendered(record, json)
+        self._remember((key, raw), record, json)
+        return Rendered(record, json, (key, raw))
 
     def _remember(self, item: tuple[str, str], record: dict[str, Any], json: bytes | None) -> None:
         size = 2 * len(item[1]) + len(json or b"") + 200

@@ -140,7 +140,8 @@ def test_the_handler_imports_only_what_its_first_route_needs() -> None:
 
     code = (
         "import sys, mathvisuals.api.lambda_handler as h; "
-        "print(' '.join(sorted(m for m in sys.modules if m.startswith(('mathvisuals', 'redis')))))"
+        "print(' '.join(sorted(m for m in sys.modules if m.startswith(('mathvisuals', 'redis', "
+        "'starlette', 'urllib', 'email')))))"
     )
     done = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
@@ -150,3 +151,13 @@ def test_the_handler_imports_only_what_its_first_route_needs() -> None:
     for lazy in ("figures", "svg", "trash", "settings_route", "openapi", "raw"):
         assert f"mathvisuals.api.{lazy}" not in loaded, lazy
     assert not {m for m in loaded if m == "redis" or m.startswith("redis.")}
+    # Maintenance (urllib, archives) loads for maintenance events only; Starlette's
+    # application, router and middleware for servers only (the Lambda runs no lifespan).
+    for module in ("mathvisuals.api.maintenance", "urllib.request", "starlette.applications"):
+        assert module not in loaded, module
+
+
+def test_the_maintenance_key_is_the_maintenance_modules() -> None:
+    from mathvisuals.api import lambda_handler, maintenance
+
+    assert lambda_handler.MAINTENANCE_KEY == maintenance.EVENT_KEY

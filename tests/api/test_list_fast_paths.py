@@ -14,6 +14,7 @@ import pytest
 import redis
 from starlette.testclient import TestClient
 
+from mathvisuals.api import figures as figures_api
 from mathvisuals.api.http import Exchange
 from mathvisuals.store import figures as figures_store
 from mathvisuals.store import svg as svg_store
@@ -52,12 +53,13 @@ def seeded(redis_env: dict[str, str]) -> Iterator[TestClient]:
         direct.set(f"figure:category:{category_id}", json.dumps(record))
         direct.sadd("figure:__categories__", category_id)
     direct.close()
-    svg_store.MEMO.clear()
-    figures_store.MEMO.clear()
+    memos = (svg_store.MEMO, figures_store.MEMO, figures_api.VIEWS)
+    for memo in memos:
+        memo.clear()
     with api_client(redis_env) as (client, _):
         yield client
-    svg_store.MEMO.clear()
-    figures_store.MEMO.clear()
+    for memo in memos:
+        memo.clear()
 
 
 URLS = ["/api/svg", "/api/figure-library", "/api/figure-library?view=summary"]
@@ -70,14 +72,17 @@ def test_lists_from_the_memo_are_byte_identical(
         off.setattr(Exchange, "with_fields", lambda self, records, fields: None)
         off.setattr(svg_store.MEMO, "lookup", lambda key, raw: None)
         off.setattr(figures_store.MEMO, "lookup", lambda key, raw: None)
+        off.setattr(figures_api, "_listed_json", lambda *args: None)
         reference = [seeded.get(url).content for url in URLS]
     miss = [seeded.get(url).content for url in URLS]
-    hits = svg_store.MEMO.hits, figures_store.MEMO.hits
+    hits = svg_store.MEMO.hits, figures_store.MEMO.hits, figures_api.VIEWS.hits
     hit = [seeded.get(url).content for url in URLS]
     assert miss == reference
     assert hit == reference
     assert svg_store.MEMO.hits - hits[0] == len(SVG_RECORDS) + 1  # every stored record
-    assert figures_store.MEMO.hits - hits[1] == 2 * len(FIGURES)
+    assert figures_store.MEMO.hits - hits[1] == 2 * (len(FIGURES) + len(CATEGORIES))
+    # Every listed entry and category view of both figure lists came out encoded.
+    assert figures_api.VIEWS.hits - hits[2] == 2 * (len(FIGURES) + len(CATEGORIES))
     listed = json.loads(reference[0])["entries"]
     assert [entry["slug"] for entry in listed] == ["a", "b", "e"]
     assert listed[0]["width"] == 10 and b'"width":10,' in reference[0]
@@ -91,3 +96,21 @@ def test_a_rewritten_record_is_listed_fresh(seeded: TestClient) -> None:
     assert seeded.post("/api/svg", json=body).status_code == 200
     after = seeded.get("/api/svg").json()["entries"][0]
     assert (before["title"], after["title"]) == ("Å", "new")
+
+
+def test_a_changed_category_relists_the_figures_linked_to_it(
+    seeded: TestClient, redis_env: dict[str, str]
+) -> None:
+    """An entry embeds its category's label and apps: the memo holds it under both texts,
+    so a category written behind the figure's back (its text unchanged) still shows."""
+    before = seeded.get("/api/figure-library").json()
+    assert before["entries"][0]["category"] == {"id": "kat", "label": "Kategori", "apps": ["x"]}
+    direct = redis.Redis(
+        host="localhost", port=int(redis_env["REDIS_PORT"]), password=redis_env["REDIS_PASSWORD"],
+        ssl=True, ssl_ca_certs=redis_env["REDIS_TLS_CA_FILE"], decode_responses=True,
+    )  # fmt: skip
+    direct.set("figure:category:kat", json.dumps({**CATEGORIES["kat"], "label": "Ny"}))
+    direct.close()
+    after = seeded.get("/api/figure-library").json()
+    assert after["entries"][0]["category"] == {"id": "kat", "label": "Ny", "apps": ["x"]}
+    assert [category["label"] for category in after["categories"]] == ["Ny"]

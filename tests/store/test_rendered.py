@@ -42,3 +42,15 @@ def test_splicing_matches_encoding_the_merged_dict() -> None:
     assert with_fields(record, {"n": 2}, b'{"n":2}') is None
     # A record orjson could not encode has no rendering to splice.
     assert with_fields(Rendered({"n": 2**70}, None), meta, jsonfmt.dumps(meta)) is None
+
+
+def test_remembered_records_name_their_source_and_give_their_json_alone() -> None:
+    memo = Memo()
+    assert memo.store("/a", "t", {"x": 1}, remember=True).source == ("/a", "t")
+    assert memo.store("/b", "t", {"x": 1}, remember=False).source is None  # not a pure view
+    hit = memo.lookup("/a", "t")
+    assert hit is not None and hit.source == ("/a", "t")
+    assert memo.encoded("/a", "t") == b'{"x":1}'
+    assert memo.encoded("/a", "u") is None
+    memo.store("/n", "t", {"n": 2**70}, remember=True)  # no orjson rendering: nothing to give
+    assert memo.encoded("/n", "t") is None
