@@ -96,26 +96,25 @@ def _figure(key: str, raw: str | None, slug: str) -> Record | None:
 MEMO = Memo()
 
 
-def _listed_figure(key: str, raw: str | None, slug: str) -> Record | None:
-    """:func:`_figure`, memoised; the records are only read (copies of the top level)."""
+def _memoised(
+    read: Callable[[str, str | None, str], Record | None], key: str, raw: str | None, name: str
+) -> Record | None:
+    """``read(key, raw, name)``, memoised on (key, stored text); the records are only read."""
     if raw is None:
         return None
     hit = MEMO.lookup(key, raw)
     if hit is not None:
         return hit
-    record = _figure(key, raw, slug)
+    record = read(key, raw, name)
     return None if record is None else MEMO.store(key, raw, record, remember=True)
+
+
+def _listed_figure(key: str, raw: str | None, slug: str) -> Record | None:
+    return _memoised(_figure, key, raw, slug)
 
 
 def _listed_category(key: str, raw: str | None, category_id: str) -> Record | None:
-    """:func:`_category`, memoised like the figures (the records are only read)."""
-    if raw is None:
-        return None
-    hit = MEMO.lookup(key, raw)
-    if hit is not None:
-        return hit
-    record = _category(key, raw, category_id)
-    return None if record is None else MEMO.store(key, raw, record, remember=True)
+    return _memoised(_category, key, raw, category_id)
 
 
 def _category(key: str, raw: str | None, category_id: str) -> Record | None:
