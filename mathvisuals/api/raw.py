@@ -29,7 +29,7 @@ _NOT_BASE64 = re.compile(r"[^A-Za-z0-9+/]")
 
 
 class _Reader(Protocol):
-    async def read(self, slug: str) -> dict[str, Any] | None: ...
+    async def peek(self, slug: str) -> dict[str, Any] | None: ...
 
 
 @dataclass(frozen=True)
@@ -159,7 +159,7 @@ async def _serve(ex: Exchange, kind: _Kind) -> Response:
         return json_response({"error": "Method Not Allowed"}, 405, {"Allow": ALLOW})
     slug, fmt = found
     try:
-        entry = await kind.reader(ex.ctx.store).read(slug)
+        entry = await kind.reader(ex.ctx.store).peek(slug)
         content = _content(entry, fmt) if entry is not None else None
     except StoreUnavailableError as exc:
         ex.unavailable(exc)

@@ -44,6 +44,14 @@ class View:
 MEMO = Memo()
 
 
+def _as_stored(record: Record) -> Record:
+    return record
+
+
+# The record as decoded, for readers that only look at it (the raw endpoints).
+STORED = View("stored", _as_stored)
+
+
 def _viewed(store_key: str, raw: str | None, view: View) -> Record | None:
     if raw is None:
         return None
@@ -64,6 +72,11 @@ class SvgRepository:
     async def read(self, slug: str) -> Record | None:
         (raw,) = await self._store.get([key(slug)])
         return _record(key(slug), raw)
+
+    async def peek(self, slug: str) -> Record | None:
+        """:meth:`read`, memoised on the stored text: the caller must not change the record."""
+        (raw,) = await self._store.get([key(slug)])
+        return _viewed(key(slug), raw, STORED)
 
     async def list(self, view: View | None = None) -> list[Record]:
         """All indexed entries in slug order; members whose key is gone are SREMed (§6.4).
@@ -141,6 +154,7 @@ class FigureAssetReader:
     def __init__(self, store: Store) -> None:
         self._store = store
 
-    async def read(self, slug: str) -> Record | None:
+    async def peek(self, slug: str) -> Record | None:
+        """The stored asset record, memoised on its stored text (never to be changed)."""
         (raw,) = await self._store.get([asset_key(slug)])
-        return _record(asset_key(slug), raw)
+        return _viewed(asset_key(slug), raw, STORED)

@@ -114,3 +114,33 @@ def test_a_changed_category_relists_the_figures_linked_to_it(
     after = seeded.get("/api/figure-library").json()
     assert after["entries"][0]["category"] == {"id": "kat", "label": "Ny", "apps": ["x"]}
     assert [category["label"] for category in after["categories"]] == ["Ny"]
+
+
+RAW_URLS = ["/api/svg/raw?path=a.svg", "/api/svg/raw?path=a.png", "/svg/e.svg"]
+
+
+def test_raw_answers_from_the_memo_are_byte_identical(
+    seeded: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with monkeypatch.context() as off:
+        off.setattr(svg_store.MEMO, "lookup", lambda key, raw: None)
+        reference = [seeded.get(url) for url in RAW_URLS]
+    hits = svg_store.MEMO.hits
+    answers = [seeded.get(url) for url in RAW_URLS]
+    assert svg_store.MEMO.hits - hits == len(RAW_URLS)  # "e" too: its record has no svg
+    assert [(a.status_code, a.content, dict(a.headers)) for a in answers] == [
+        (r.status_code, r.content, dict(r.headers)) for r in reference
+    ]
+    assert [a.status_code for a in answers] == [200, 200, 404]
+    assert answers[0].content == b"<svg/>" and answers[1].content.startswith(b"\x89PNG")
+
+
+def test_a_rewritten_svg_is_served_fresh(seeded: TestClient, redis_env: dict[str, str]) -> None:
+    assert seeded.get("/api/svg/raw?path=a.svg").content == b"<svg/>"
+    direct = redis.Redis(
+        host="localhost", port=int(redis_env["REDIS_PORT"]), password=redis_env["REDIS_PASSWORD"],
+        ssl=True, ssl_ca_certs=redis_env["REDIS_TLS_CA_FILE"], decode_responses=True,
+    )  # fmt: skip
+    direct.set("svg:a", json.dumps({**SVG_RECORDS["a"], "svg": "<svg id='new'/>"}))
+    direct.close()
+    assert seeded.get("/api/svg/raw?path=a.svg").content == b"<svg id='new'/>"
