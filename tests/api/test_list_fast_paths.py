@@ -141,6 +141,6 @@ def test_a_rewritten_svg_is_served_fresh(seeded: TestClient, redis_env: dict[str
         host="localhost", port=int(redis_env["REDIS_PORT"]), password=redis_env["REDIS_PASSWORD"],
         ssl=True, ssl_ca_certs=redis_env["REDIS_TLS_CA_FILE"], decode_responses=True,
     )  # fmt: skip
-    direct.set("svg:a", json.dumps({**SVG_RECORDS["a"], "svg": "<svg id='new'/>"}))
+    direct.set("svg:a", json.dumps({"slug": "a", "svg": "<svg id='new'/>", "png": PNG}))
     direct.close()
     assert seeded.get("/api/svg/raw?path=a.svg").content == b"<svg id='new'/>"
