@@ -35,12 +35,17 @@ FIGURES = {
 CATEGORIES = {"kat": {"id": "Kat", "label": "Kategori", "apps": ["x", "x"], "figureSlugs": ["f1"]}}
 
 
-@pytest.fixture
-def seeded(redis_env: dict[str, str]) -> Iterator[TestClient]:
-    direct = redis.Redis(
+def _direct(redis_env: dict[str, str]) -> redis.Redis:
+    """A plain redis-py client on the test server, for writing behind the API's back."""
+    return redis.Redis(
         host="localhost", port=int(redis_env["REDIS_PORT"]), password=redis_env["REDIS_PASSWORD"],
         ssl=True, ssl_ca_certs=redis_env["REDIS_TLS_CA_FILE"], decode_responses=True,
     )  # fmt: skip
+
+
+@pytest.fixture
+def seeded(redis_env: dict[str, str]) -> Iterator[TestClient]:
+    direct = _direct(redis_env)
     for slug, record in SVG_RECORDS.items():
         direct.set(f"svg:{slug}", json.dumps(record, indent=1, ensure_ascii=True))
         direct.sadd("svg:__slugs__", slug)
@@ -105,10 +110,7 @@ def test_a_changed_category_relists_the_figures_linked_to_it(
     so a category written behind the figure's back (its text unchanged) still shows."""
     before = seeded.get("/api/figure-library").json()
     assert before["entries"][0]["category"] == {"id": "kat", "label": "Kategori", "apps": ["x"]}
-    direct = redis.Redis(
-        host="localhost", port=int(redis_env["REDIS_PORT"]), password=redis_env["REDIS_PASSWORD"],
-        ssl=True, ssl_ca_certs=redis_env["REDIS_TLS_CA_FILE"], decode_responses=True,
-    )  # fmt: skip
+    direct = _direct(redis_env)
     direct.set("figure:category:kat", json.dumps({**CATEGORIES["kat"], "label": "Ny"}))
     direct.close()
     after = seeded.get("/api/figure-library").json()
@@ -137,10 +139,7 @@ def test_raw_answers_from_the_memo_are_byte_identical(
 
 def test_a_rewritten_svg_is_served_fresh(seeded: TestClient, redis_env: dict[str, str]) -> None:
     assert seeded.get("/api/svg/raw?path=a.svg").content == b"<svg/>"
-    direct = redis.Redis(
-        host="localhost", port=int(redis_env["REDIS_PORT"]), password=redis_env["REDIS_PASSWORD"],
-        ssl=True, ssl_ca_certs=redis_env["REDIS_TLS_CA_FILE"], decode_responses=True,
-    )  # fmt: skip
+    direct = _direct(redis_env)
     direct.set("svg:a", json.dumps({"slug": "a", "svg": "<svg id='new'/>", "png": PNG}))
     direct.close()
     assert seeded.get("/api/svg/raw?path=a.svg").content == b"<svg id='new'/>"
