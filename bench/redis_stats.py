@@ -2,15 +2,19 @@
 
 The store sends every write inside MULTI…EXEC as one pipelined packet, and never sends a bare
 SET/SADD/DEL/SREM. So one round trip is: each EXEC, plus each command outside a transaction
-(GET, MGET, SMEMBERS, WATCH, UNWATCH, PING, AUTH, …). MULTI and the queued writes ride with it.
+(GET, MGET, SMEMBERS, WATCH, UNWATCH, PING, AUTH, EVALSHA, …). MULTI and the queued writes ride
+with it. Commands a Lua script runs are counted by ``INFO commandstats`` too, but they cost no round
+trip: MONITOR, which marks them ``lua``, tells them apart while the requests are counted.
 """
 
 from __future__ import annotations
 
+import threading
 import time
+import uuid
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 QUEUED = frozenset({"multi", "set", "sadd", "del", "srem"})
@@ -31,11 +35,44 @@ def round_trips(delta: Counter[str]) -> int:
     return sum(calls for name, calls in delta.items() if name not in QUEUED | HARNESS)
 
 
+class ScriptCalls:
+    """Counts, by command name, what Lua scripts run on the server while the block runs."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+        self._marker = f"mathvisuals-bench-{uuid.uuid4().hex}"
+        self._ready = threading.Event()
+        self._thread = threading.Thread(target=self._listen, daemon=True)
+        self.counts: Counter[str] = Counter()
+
+    def _listen(self) -> None:
+        with self._client.monitor() as monitor:
+            for seen in monitor.listen():
+                command = str(seen["command"])
+                if self._marker in command:
+                    if self._ready.is_set():
+                        return
+                    self._ready.set()
+                elif self._ready.is_set() and seen.get("client_type") == "lua":
+                    self.counts[command.split(" ", 1)[0].lower()] += 1
+
+    def __enter__(self) -> ScriptCalls:
+        self._thread.start()
+        while not self._ready.wait(0.05):  # MONITOR has started once it sees a marker
+            self._client.echo(self._marker)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._client.echo(self._marker)
+        self._thread.join(timeout=10)
+
+
 @dataclass(frozen=True)
 class RoundTrips:
     per_request: float
-    commands: dict[str, float]  # command → calls per request (queued ones included)
+    commands: dict[str, float]  # command sent → calls per request (queued ones included)
     connections: int  # new connections to Redis while measuring
+    in_scripts: dict[str, float] = field(default_factory=dict)  # run by a script, per request
 
     def describe(self) -> str:
         """``2 (SMEMBERS, MGET)``: round trips, then the commands sent per request."""
@@ -47,9 +84,16 @@ class RoundTrips:
         shown = ", ".join(
             ("MULTI…EXEC" if name == "exec" else name.upper())
             + (f"×{self.commands[name]:g}" if self.commands[name] != 1 else "")
+            + (f" running {_listed(self.in_scripts)}" if name == "evalsha" else "")
             for name in names
         )
         return f"{self.per_request:g} ({shown})" if shown else f"{self.per_request:g}"
+
+
+def _listed(counts: dict[str, float]) -> str:
+    return " + ".join(
+        name.upper() + (f"×{calls:g}" if calls != 1 else "") for name, calls in counts.items()
+    )
 
 
 def quiesce(client: Any, timeout: float = 10.0) -> None:
@@ -67,14 +111,17 @@ def quiesce(client: Any, timeout: float = 10.0) -> None:
 def measure(client: Any, run: Callable[[], int]) -> RoundTrips:
     """Deltas around ``run()``, which returns how many requests it made."""
     quiesce(client)
-    connections = connections_received(client)
-    before = commandstats(client)
-    count = run()
-    delta = commandstats(client) - before
+    with ScriptCalls(client) as scripts:
+        connections = connections_received(client)
+        before = commandstats(client)
+        count = run()
+        delta = commandstats(client) - before
+        connections = connections_received(client) - connections
     delta.pop("info", None)
-    connections = connections_received(client) - connections
+    sent = delta - scripts.counts
     return RoundTrips(
-        per_request=round(round_trips(delta) / count, 2),
-        commands={name: round(calls / count, 2) for name, calls in delta.items()},
+        per_request=round(round_trips(sent) / count, 2),
+        commands={name: round(calls / count, 2) for name, calls in sent.items()},
         connections=connections,
+        in_scripts={name: round(calls / count, 2) for name, calls in scripts.counts.items()},
     )

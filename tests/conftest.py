@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import redis
 
 from mathvisuals.sandbox.certs import TlsFiles, make_tls_files
 from mathvisuals.sandbox.redis_server import RedisServer
@@ -57,28 +58,28 @@ def config_for(server: RedisServer, *, password: str | None = None) -> RedisConf
     )
 
 
+def direct_redis(redis_env: dict[str, str]) -> redis.Redis:
+    """A plain redis-py client on the test server, for reading and writing behind the API's back."""
+    return redis.Redis(
+        host="localhost", port=int(redis_env["REDIS_PORT"]), password=redis_env["REDIS_PASSWORD"],
+        ssl=True, ssl_ca_certs=redis_env["REDIS_TLS_CA_FILE"], decode_responses=True,
+    )  # fmt: skip
+
+
 @pytest.fixture
 def redis_env(redis_server: RedisServer) -> dict[str, str]:
     """The environment a kv-mode API process needs, with the database flushed first."""
-    import redis
-
     assert redis_server.tls is not None
-    client = redis.Redis(
-        host="localhost",
-        port=redis_server.port,
-        password=redis_server.password,
-        ssl=True,
-        ssl_ca_certs=str(redis_server.tls.ca_file),
-    )
-    client.flushall()
-    client.close()
-    return {
+    env = {
         "REDIS_HOST": "localhost",
         "REDIS_PORT": str(redis_server.port),
         "REDIS_PASSWORD": redis_server.password,
         "REDIS_TLS": "true",
         "REDIS_TLS_CA_FILE": str(redis_server.tls.ca_file),
     }
+    with direct_redis(env) as client:
+        client.flushall()
+    return env
 
 
 @pytest.fixture

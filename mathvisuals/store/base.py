@@ -93,16 +93,15 @@ class Store(Protocol):
 
     async def smembers(self, key: str) -> set[str]: ...
 
-    async def list_index(
-        self, index: str, key_of: Callable[[str], str]
-    ) -> list[tuple[str, str | None]]:
-        """SMEMBERS then one MGET of ``key_of(member)``: two round trips for any size."""
+    async def list_index(self, index: str, prefix: str) -> list[tuple[str, str | None]]:
+        """Every member of ``index`` with the value of ``prefix + member``, read together in
+        one round trip for any size; ``None`` when that key is missing."""
         ...
 
     async def list_indexes(
-        self, indexes: Sequence[tuple[str, Callable[[str], str]]]
+        self, indexes: Sequence[tuple[str, str]]
     ) -> list[list[tuple[str, str | None]]]:
-        """Several ``list_index`` at once: every SMEMBERS in one pipeline, then one MGET."""
+        """Several ``(index, prefix)`` listings in the same one round trip."""
         ...
 
     async def write(self, ops: Sequence[Op]) -> None:

@@ -125,19 +125,20 @@ class ExamplesRepository:
         await self._store.write(ops)
 
     async def list(self) -> list[Entry]:
-        members = sorted(await self._store.smembers(INDEX))
+        listed = sorted(await self._store.list_index(INDEX, PREFIX), key=lambda pair: pair[0])
+        by_key = {key(member): value for member, value in listed}
         groups: dict[str, list[str]] = {}
         cleanup: list[Repair] = []
-        for member in members:
+        for member, _ in listed:
             canon = normalize_path(member)
             if canon is None:
                 cleanup.append(Unindex(INDEX, member))
             else:
                 groups.setdefault(canon, []).append(member)
-        keys = [key(canon) for canon in groups]
-        legacy = [m for canon, group in groups.items() for m in group if m != canon]
-        values = await self._store.get(keys + [key(m) for m in legacy])
-        by_key = dict(zip(keys + [key(m) for m in legacy], values, strict=True))
+        # A legacy member whose canonical path is not indexed itself: one more read for those.
+        unread = [key(canon) for canon in groups if key(canon) not in by_key]
+        if unread:
+            by_key.update(zip(unread, await self._store.get(unread), strict=True))
         entries: list[Entry] = []
         migrations: list[tuple[str, str]] = []
         now = _now()

@@ -154,14 +154,14 @@ class FigureRepository:
         return _figure(key, raw, slug)
 
     async def figures(self) -> list[Record]:
-        """Every figure, sorted by slug: SMEMBERS + one MGET; dangling members are removed."""
-        return await self._figures(await self._store.list_index(FIGURE_INDEX, figure_key))
+        """Every figure, sorted by slug, in one round trip; dangling members are removed."""
+        return await self._figures(await self._store.list_index(FIGURE_INDEX, FIGURE_PREFIX))
 
     async def listing(self) -> tuple[list[Record], list[Record] | CorruptValueError]:
-        """Figures and categories in two round trips for any size (one pipeline of SMEMBERS,
-        one MGET). A corrupt category is returned, not raised: the figures still answer."""
+        """Figures and categories in one round trip for any size. A corrupt category is
+        returned, not raised: the figures still answer."""
         figure_rows, category_rows = await self._store.list_indexes(
-            [(FIGURE_INDEX, figure_key), (CATEGORY_INDEX, category_key)]
+            [(FIGURE_INDEX, FIGURE_PREFIX), (CATEGORY_INDEX, CATEGORY_PREFIX)]
         )
         figures = await self._figures(figure_rows)
         try:
@@ -173,8 +173,8 @@ class FigureRepository:
         return await self._decoded(rows, FIGURE_INDEX, figure_key, _listed_figure)
 
     async def categories(self) -> list[Record]:
-        """Every stored category record, sorted by id: SMEMBERS + one MGET."""
-        return await self._categories(await self._store.list_index(CATEGORY_INDEX, category_key))
+        """Every stored category record, sorted by id, in one round trip."""
+        return await self._categories(await self._store.list_index(CATEGORY_INDEX, CATEGORY_PREFIX))
 
     async def _categories(self, rows: list[tuple[str, str | None]]) -> list[Record]:
         return await self._decoded(rows, CATEGORY_INDEX, category_key, _listed_category)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 from mathvisuals.store.base import Delete, Mode, Op, SAdd, Set, SRem, T, Update
 
@@ -35,15 +35,13 @@ class MemoryStore:
     async def smembers(self, key: str) -> set[str]:
         return set(self.sets.get(key, ()))
 
-    async def list_index(
-        self, index: str, key_of: Callable[[str], str]
-    ) -> list[tuple[str, str | None]]:
-        return [(member, self.strings.get(key_of(member))) for member in self.sets.get(index, ())]
+    async def list_index(self, index: str, prefix: str) -> list[tuple[str, str | None]]:
+        return [(member, self.strings.get(prefix + member)) for member in self.sets.get(index, ())]
 
     async def list_indexes(
-        self, indexes: Sequence[tuple[str, Callable[[str], str]]]
+        self, indexes: Sequence[tuple[str, str]]
     ) -> list[list[tuple[str, str | None]]]:
-        return [await self.list_index(index, key_of) for index, key_of in indexes]
+        return [await self.list_index(index, prefix) for index, prefix in indexes]
 
     async def write(self, ops: Sequence[Op]) -> None:
         async with self._lock:

@@ -11,7 +11,7 @@ import random
 import ssl
 import time
 import zlib
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 from redis import exceptions as rex
@@ -46,6 +46,25 @@ MAX_CONNECTIONS = 100
 POOL_WAIT_S = 5.0
 POOL_EXHAUSTED = "No connection available."
 LOCK_STRIPES = 64
+# Indexes (KEYS) and their key prefixes (ARGV) listed in one round trip: each index's members,
+# then the values of ``prefix .. member`` in member order (false when missing). MGET goes in
+# chunks because Lua's unpack is limited to a few thousand values. The value keys are not
+# declared, which a cluster-mode-disabled server (the only kind supported, api.md §3) allows.
+LIST_SCRIPT = """
+local out = {}
+for i, index in ipairs(KEYS) do
+  local members = redis.call('SMEMBERS', index)
+  local values = {}
+  for first = 1, #members, 1000 do
+    local keys = {}
+    for j = first, math.min(first + 999, #members) do keys[#keys + 1] = ARGV[i] .. members[j] end
+    local got = redis.call('MGET', unpack(keys))
+    for j = 1, #got do values[#values + 1] = got[j] end
+  end
+  out[i] = {members, values}
+end
+return out
+"""
 
 
 def classify(exc: BaseException) -> tuple[ErrorClass, bool]:
@@ -111,6 +130,7 @@ class RedisStore:
         self._config = config
         # redis-py's asyncio types mix bytes and str; with decode_responses every reply is str.
         self._client: Any = None
+        self._list_script: Any = None
         self._locks = [asyncio.Lock() for _ in range(LOCK_STRIPES)]
 
     def _redis(self) -> Any:
@@ -192,43 +212,20 @@ class RedisStore:
         async with self._mapped("smembers"):
             return set(await self._redis().smembers(key))
 
-    async def list_index(
-        self, index: str, key_of: Callable[[str], str]
-    ) -> list[tuple[str, str | None]]:
-        client = self._redis()
-        async with self._mapped("smembers"):
-            members = list(await client.smembers(index))
-        if not members:
-            return []
-        async with self._mapped("mget"):
-            values = await client.mget([key_of(member) for member in members])
-        return list(zip(members, values, strict=True))
+    async def list_index(self, index: str, prefix: str) -> list[tuple[str, str | None]]:
+        (rows,) = await self.list_indexes([(index, prefix)])
+        return rows
 
     async def list_indexes(
-        self, indexes: Sequence[tuple[str, Callable[[str], str]]]
+        self, indexes: Sequence[tuple[str, str]]
     ) -> list[list[tuple[str, str | None]]]:
-        client = self._redis()
-        async with self._mapped("smembers"):
-            pipe: Any = client.pipeline(transaction=False)
-            for index, _ in indexes:
-                pipe.smembers(index)
-            member_sets = await pipe.execute()
-        groups = [list(members) for members in member_sets]
-        keys = [
-            key_of(m) for (_, key_of), members in zip(indexes, groups, strict=True) for m in members
-        ]
-        values: list[str | None] = []
-        if keys:
-            async with self._mapped("mget"):
-                values = list(await client.mget(keys))
-        result: list[list[tuple[str, str | None]]] = []
-        position = 0
-        for members in groups:
-            result.append(
-                list(zip(members, values[position : position + len(members)], strict=True))
+        if self._list_script is None:
+            self._list_script = self._redis().register_script(LIST_SCRIPT)
+        async with self._mapped("evalsha"):
+            replies = await self._list_script(
+                keys=[index for index, _ in indexes], args=[prefix for _, prefix in indexes]
             )
-            position += len(members)
-        return result
+        return [list(zip(members, values, strict=True)) for members, values in replies]
 
     async def write(self, ops: Sequence[Op]) -> None:
         if not ops:

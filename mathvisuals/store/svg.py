@@ -84,7 +84,7 @@ class SvgRepository:
         With a ``view`` (a pure function, named for the memo) each entry is ``view(record)``,
         a :class:`Rendered` memoised on its key and stored text.
         """
-        pairs = sorted(await self._store.list_index(INDEX, key), key=lambda pair: pair[0])
+        pairs = sorted(await self._store.list_index(INDEX, PREFIX), key=lambda pair: pair[0])
         entries: list[Record] = []
         cleanup: list[Unindex] = []
         corrupt: str | None = None

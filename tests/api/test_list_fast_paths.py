@@ -11,7 +11,6 @@ import json
 from collections.abc import Iterator
 
 import pytest
-import redis
 from starlette.testclient import TestClient
 
 from mathvisuals.api import figures as figures_api
@@ -19,6 +18,7 @@ from mathvisuals.api.http import Exchange
 from mathvisuals.store import figures as figures_store
 from mathvisuals.store import svg as svg_store
 from tests.api.conftest import api_client
+from tests.conftest import direct_redis
 
 PNG = "data:image/png;base64,iVBORw0KGgo="
 SVG_RECORDS = {
@@ -35,17 +35,9 @@ FIGURES = {
 CATEGORIES = {"kat": {"id": "Kat", "label": "Kategori", "apps": ["x", "x"], "figureSlugs": ["f1"]}}
 
 
-def _direct(redis_env: dict[str, str]) -> redis.Redis:
-    """A plain redis-py client on the test server, for writing behind the API's back."""
-    return redis.Redis(
-        host="localhost", port=int(redis_env["REDIS_PORT"]), password=redis_env["REDIS_PASSWORD"],
-        ssl=True, ssl_ca_certs=redis_env["REDIS_TLS_CA_FILE"], decode_responses=True,
-    )  # fmt: skip
-
-
 @pytest.fixture
 def seeded(redis_env: dict[str, str]) -> Iterator[TestClient]:
-    direct = _direct(redis_env)
+    direct = direct_redis(redis_env)
     for slug, record in SVG_RECORDS.items():
         direct.set(f"svg:{slug}", json.dumps(record, indent=1, ensure_ascii=True))
         direct.sadd("svg:__slugs__", slug)
@@ -110,7 +102,7 @@ def test_a_changed_category_relists_the_figures_linked_to_it(
     so a category written behind the figure's back (its text unchanged) still shows."""
     before = seeded.get("/api/figure-library").json()
     assert before["entries"][0]["category"] == {"id": "kat", "label": "Kategori", "apps": ["x"]}
-    direct = _direct(redis_env)
+    direct = direct_redis(redis_env)
     direct.set("figure:category:kat", json.dumps({**CATEGORIES["kat"], "label": "Ny"}))
     direct.close()
     after = seeded.get("/api/figure-library").json()
@@ -139,7 +131,7 @@ def test_raw_answers_from_the_memo_are_byte_identical(
 
 def test_a_rewritten_svg_is_served_fresh(seeded: TestClient, redis_env: dict[str, str]) -> None:
     assert seeded.get("/api/svg/raw?path=a.svg").content == b"<svg/>"
-    direct = _direct(redis_env)
+    direct = direct_redis(redis_env)
     direct.set("svg:a", json.dumps({"slug": "a", "svg": "<svg id='new'/>", "png": PNG}))
     direct.close()
     assert seeded.get("/api/svg/raw?path=a.svg").content == b"<svg id='new'/>"

@@ -26,7 +26,7 @@ from mathvisuals.store.base import (
 )
 from mathvisuals.store.memory import MemoryStore
 from mathvisuals.store.redis import RedisStore
-from tests.conftest import config_for
+from tests.conftest import config_for, direct_redis
 
 pytestmark = pytest.mark.anyio
 
@@ -56,9 +56,33 @@ async def test_write_applies_every_op(store: Store) -> None:
 
 async def test_list_index_reads_members_with_values(store: Store) -> None:
     await store.write([SAdd("i", "x"), SAdd("i", "y"), Set("p:x", "1")])
-    listed = await store.list_index("i", lambda member: "p:" + member)
+    listed = await store.list_index("i", "p:")
     assert sorted(listed, key=lambda pair: pair[0]) == [("x", "1"), ("y", None)]
-    assert await store.list_index("empty", lambda member: member) == []
+    assert await store.list_index("empty", "") == []
+
+
+async def test_list_index_reads_an_index_larger_than_one_script_chunk(store: Store) -> None:
+    # More members than Lua's unpack() takes at once (about 8,000): the script reads in chunks.
+    members = [f"m{n:05}" for n in range(9_000)]
+    ops: list[Op] = [SAdd("big", m) for m in members]
+    ops += [Set("v:" + m, m.upper()) for m in members[::2]]
+    await store.write(ops)
+    listed = dict(await store.list_index("big", "v:"))
+    assert len(listed) == len(members)
+    assert all(listed[m] == (m.upper() if n % 2 == 0 else None) for n, m in enumerate(members))
+
+
+async def test_list_index_survives_a_server_that_forgot_the_script(
+    redis_env: dict[str, str],
+) -> None:
+    """A failover or restart empties the script cache: the listing loads it again."""
+    store = open_store(redis_config(redis_env))
+    await store.write([SAdd("i", "x"), Set("p:x", "1")])
+    assert await store.list_index("i", "p:") == [("x", "1")]
+    with direct_redis(redis_env) as client:
+        client.script_flush()
+    assert await store.list_index("i", "p:") == [("x", "1")]
+    await store.aclose()
 
 
 async def test_update_commits_ops_and_returns_result(store: Store) -> None:
@@ -198,8 +222,6 @@ async def test_closed_port_fails_fast_as_connection() -> None:
 
 async def test_list_indexes_reads_several_indexes_at_once(store: Store) -> None:
     await store.write([SAdd("a", "1"), SAdd("a", "2"), Set("ka:1", "x"), SAdd("b", "9")])
-    first, second, empty = await store.list_indexes(
-        [("a", lambda m: "ka:" + m), ("b", lambda m: "kb:" + m), ("none", lambda m: m)]
-    )
+    first, second, empty = await store.list_indexes([("a", "ka:"), ("b", "kb:"), ("none", "")])
     assert sorted(first, key=lambda pair: pair[0]) == [("1", "x"), ("2", None)]
     assert second == [("9", None)] and empty == []

@@ -1,8 +1,9 @@
 """Redis round trips per API request, counted by the server (``INFO commandstats`` deltas).
 
 One round trip is one EXEC (MULTI and the queued writes travel with it in one packet) or one
-command outside a transaction. The minimum the API promises: one for a read, one for a write,
-two for a list whatever its length.
+command outside a transaction; what a Lua script runs on the server is told apart through MONITOR
+(the bench's :class:`ScriptCalls`). The API promises one round trip for a read, for a write and
+for a list whatever its length.
 """
 
 from __future__ import annotations
@@ -14,9 +15,10 @@ from typing import Any
 
 import httpx2
 import pytest
-import redis
 
+from bench.redis_stats import ScriptCalls
 from tests.api.conftest import async_api
+from tests.conftest import direct_redis
 
 pytestmark = pytest.mark.anyio
 
@@ -29,25 +31,23 @@ class Counted:
 
     def __init__(self, http: httpx2.AsyncClient, env: dict[str, str]) -> None:
         self.http = http
-        self.redis = redis.Redis(
-            host=env["REDIS_HOST"],
-            port=int(env["REDIS_PORT"]),
-            password=env["REDIS_PASSWORD"],
-            ssl=True,
-            ssl_ca_certs=env["REDIS_TLS_CA_FILE"],
-        )
+        self.in_scripts: Counter[str] = Counter()
+        self.redis = direct_redis(env)
 
     def stats(self) -> Counter[str]:
         info: dict[str, Any] = self.redis.info("commandstats")
         return Counter({k.removeprefix("cmdstat_"): int(v["calls"]) for k, v in info.items()})
 
     async def commands(self, send: Callable[[], Awaitable[httpx2.Response]]) -> Counter[str]:
-        before = self.stats()
-        response = await send()
-        assert response.status_code == 200, response.text
-        delta = self.stats() - before
+        """What the API sent; what scripts ran for it lands in ``in_scripts``."""
+        with ScriptCalls(self.redis) as scripts:
+            before = self.stats()
+            response = await send()
+            assert response.status_code == 200, response.text
+            delta = self.stats() - before
         delta.pop("info", None)
-        return delta
+        self.in_scripts = scripts.counts
+        return delta - scripts.counts
 
 
 def round_trips(commands: Counter[str]) -> int:
@@ -80,13 +80,15 @@ async def test_an_examples_write_is_one_transaction(api: Counted) -> None:
 
 
 @pytest.mark.parametrize("size", [1, 60])
-async def test_an_examples_list_is_two_round_trips_whatever_its_length(
+async def test_an_examples_list_is_one_round_trip_whatever_its_length(
     api: Counted, size: int
 ) -> None:
     for index in range(size):
         await api.http.put("/api/examples", json=example_set(f"/list/{index}"))
+    assert (await api.http.get("/api/examples")).status_code == 200  # the script is loaded
     commands = await api.commands(lambda: api.http.get("/api/examples"))
-    assert commands == {"smembers": 1, "get" if size == 1 else "mget": 1}
+    assert commands == {"evalsha": 1}
+    assert api.in_scripts == {"smembers": 1, "mget": 1}
 
 
 async def test_a_raw_svg_read_is_one_get(api: Counted) -> None:
@@ -96,20 +98,24 @@ async def test_a_raw_svg_read_is_one_get(api: Counted) -> None:
     assert commands == {"get": 1}
 
 
-async def test_an_svg_list_is_two_round_trips(api: Counted) -> None:
+async def test_an_svg_list_is_one_round_trip(api: Counted) -> None:
     for index in range(25):
         entry = {"slug": f"s{index}", "svg": "<svg/>", "png": PNG}
         assert (await api.http.post("/api/svg", json=entry)).status_code == 200
+    assert (await api.http.get("/api/svg")).status_code == 200  # the script is loaded
     commands = await api.commands(lambda: api.http.get("/api/svg"))
-    assert commands == {"smembers": 1, "mget": 1}
+    assert commands == {"evalsha": 1}
+    assert api.in_scripts == {"smembers": 1, "mget": 1}
 
 
-async def test_the_figure_library_lists_figures_and_categories_in_two_round_trips(
+async def test_the_figure_library_lists_figures_and_categories_in_one_round_trip(
     api: Counted,
 ) -> None:
     for index in range(12):
         figure = {"slug": f"f{index}", "svg": "<svg/>", "category": {"id": f"c{index % 3}"}}
         assert (await api.http.post("/api/figure-library", json=figure)).status_code == 200
+    assert (await api.http.get("/api/figure-library")).status_code == 200  # the script is loaded
     commands = await api.commands(lambda: api.http.get("/api/figure-library"))
-    # Both SMEMBERS travel in one pipeline, then one MGET reads figures and categories.
-    assert commands == {"smembers": 2, "mget": 1}
+    # One script reads both indexes and every figure and category they list.
+    assert commands == {"evalsha": 1}
+    assert api.in_scripts == {"smembers": 2, "mget": 2}
