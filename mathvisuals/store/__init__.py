@@ -11,7 +11,11 @@ def open_store(config: RedisConfig) -> Store:
     """Redis when fully configured (kv mode), else memory (api.md §3.4). Connects lazily."""
     if config.mode == "memory":
         return MemoryStore()
-    from mathvisuals.store.redis import RedisStore  # lazy: only kv mode needs redis
+    from mathvisuals.store.lean_import import defer_package_init
+
+    # Only kv mode needs redis-py, and only the submodules store.redis names (a faster cold start).
+    defer_package_init("redis", "redis.asyncio")
+    from mathvisuals.store.redis import RedisStore
 
     return RedisStore(config)
 

@@ -15,8 +15,8 @@ from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 from redis import exceptions as rex
-from redis.asyncio import BlockingConnectionPool, Redis
-from redis.asyncio.connection import SSLConnection
+from redis.asyncio.client import Redis
+from redis.asyncio.connection import BlockingConnectionPool, SSLConnection
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 
