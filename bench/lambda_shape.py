@@ -24,7 +24,7 @@ from bench.data import example_set
 from bench.servers import REPO, BenchRedis
 from mathvisuals import jsonfmt
 
-COLD_RUNS = 5
+COLD_RUNS = 9
 WARM_EVENTS = 2000
 IMPORT_RUNS = 5
 
@@ -49,13 +49,28 @@ sys.stderr.write("BENCH " + json.dumps({
 """
 
 # The floor the libraries set: a fresh process that only imports what every cold start must
-# (the Lambda adapter, Starlette's request and response, redis-py's asyncio client), no I/O.
+# (the Lambda adapter, Starlette's request and response, the redis-py modules the store names,
+# with redis-py's package initialisers deferred as the store defers them), no I/O.
 FLOOR_SCRIPT = r"""
+import sys, time
+sys.path.insert(0, sys.argv[1])
+import mangum, starlette.requests, starlette.responses
+from mathvisuals.store.lean_import import defer_package_init
+defer_package_init("redis", "redis.asyncio")
+import redis.exceptions, redis.asyncio.client, redis.asyncio.connection, redis.asyncio.retry
+import redis.backoff
+sys.stderr.write("BENCH %r\n" % time.time())
+"""
+
+# The same libraries imported whole (``import redis.asyncio``), as the floor was defined in the
+# quiet run of commit b46a18e: comparing the two runs' figures for it gives the machine factor.
+REFERENCE_FLOOR_SCRIPT = r"""
 import sys, time
 sys.path.insert(0, sys.argv[1])
 import mangum, starlette.requests, starlette.responses, redis.asyncio
 sys.stderr.write("BENCH %r\n" % time.time())
 """
+REFERENCE_FLOOR_MS = 131.0  # REFERENCE_FLOOR_SCRIPT in that run (2026-12-02 15:44 UTC)
 
 # A warm handler in one process: per-event wall time, CPU per event (user + system of the whole
 # process over the measured events), RSS after the warm-up. Logs go to stdout (discarded).
@@ -136,6 +151,7 @@ class LambdaFigures:
     import_handler_ms: float
     import_redis_ms: float
     floor_ms: float  # process start → the libraries imported (FLOOR_SCRIPT), median
+    reference_floor_ms: float  # the same for REFERENCE_FLOOR_SCRIPT
     import_self: list[tuple[str, float]] = field(default_factory=list)  # module, ms (self)
     import_cumulative: list[tuple[str, float]] = field(default_factory=list)
     import_packages: list[tuple[str, float]] = field(default_factory=list)
@@ -200,46 +216,63 @@ def without_bytecode(unpacked: Path, dest: Path) -> Path:
     return dest
 
 
-def cold_starts(python: Path, tree: Path, redis: BenchRedis, runs: int) -> Cold:
+def cold_start(python: Path, tree: Path, redis: BenchRedis) -> dict[str, float]:
+    """One cold start in a fresh process: total, import and first-event times in ms."""
     env = {**redis.env(), "MATHVISUALS_REQUIRE_KV": "true", "PATH": "/usr/bin:/bin"}
     get = json.dumps(event("GET", "/api/examples", "path=/bench"))
-    samples: list[dict[str, float]] = []
-    for _ in range(runs):
-        started = time.time()
-        done = subprocess.run(
-            [str(python), "-I", "-S", "-B", "-c", COLD_SCRIPT, str(tree), get],
-            env=env, capture_output=True, text=True, check=True, timeout=60,
-        )  # fmt: skip
-        line = next(x for x in done.stderr.splitlines() if x.startswith("BENCH "))
-        sample = json.loads(line[len("BENCH ") :])
-        if sample["status"] != 200 or sample["boto3"]:
-            raise RuntimeError(f"cold start answered {sample}")
-        samples.append(
-            {
-                "total_ms": (sample["answered"] - started) * 1000,
-                "import_ms": (sample["imported"] - sample["entered"]) * 1000,
-                "first_ms": (sample["answered"] - sample["imported"]) * 1000,
-            }
-        )
+    started = time.time()
+    done = subprocess.run(
+        [str(python), "-I", "-S", "-B", "-c", COLD_SCRIPT, str(tree), get],
+        env=env, capture_output=True, text=True, check=True, timeout=60,
+    )  # fmt: skip
+    line = next(x for x in done.stderr.splitlines() if x.startswith("BENCH "))
+    sample = json.loads(line[len("BENCH ") :])
+    if sample["status"] != 200 or sample["boto3"]:
+        raise RuntimeError(f"cold start answered {sample}")
+    return {
+        "total_ms": (sample["answered"] - started) * 1000,
+        "import_ms": (sample["imported"] - sample["entered"]) * 1000,
+        "first_ms": (sample["answered"] - sample["imported"]) * 1000,
+    }
+
+
+def cold(samples: list[dict[str, float]]) -> Cold:
     return Cold(
         total_ms=statistics.median(s["total_ms"] for s in samples),
         import_ms=statistics.median(s["import_ms"] for s in samples),
         first_ms=statistics.median(s["first_ms"] for s in samples),
-        runs=runs,
+        runs=len(samples),
     )
 
 
-def floor(python: Path, tree: Path, runs: int) -> float:
-    samples: list[float] = []
-    for _ in range(runs):
-        started = time.time()
-        done = subprocess.run(
-            [str(python), "-I", "-S", "-B", "-c", FLOOR_SCRIPT, str(tree)],
-            capture_output=True, text=True, check=True, timeout=60,
-        )  # fmt: skip
-        line = next(x for x in done.stderr.splitlines() if x.startswith("BENCH "))
-        samples.append((float(line[len("BENCH ") :]) - started) * 1000)
-    return statistics.median(samples)
+def floor(python: Path, tree: Path, script: str) -> float:
+    """One fresh process that imports the libraries: process start → imported, in ms."""
+    started = time.time()
+    done = subprocess.run(
+        [str(python), "-I", "-S", "-B", "-c", script, str(tree)],
+        capture_output=True, text=True, check=True, timeout=60,
+    )  # fmt: skip
+    line = next(x for x in done.stderr.splitlines() if x.startswith("BENCH "))
+    return (float(line[len("BENCH ") :]) - started) * 1000
+
+
+def cold_rounds(python: Path, unpacked: Path, plain: Path, redis: BenchRedis) -> dict[str, Any]:
+    """COLD_RUNS rounds, each one of every kind in turn, so a noisy spell hits all alike."""
+    shipped: list[dict[str, float]] = []
+    no_bytecode: list[dict[str, float]] = []
+    floors: list[float] = []
+    references: list[float] = []
+    for _ in range(COLD_RUNS):
+        shipped.append(cold_start(python, unpacked, redis))
+        no_bytecode.append(cold_start(python, plain, redis))
+        floors.append(floor(python, unpacked, FLOOR_SCRIPT))
+        references.append(floor(python, unpacked, REFERENCE_FLOOR_SCRIPT))
+    return {
+        "shipped": cold(shipped),
+        "no_bytecode": cold(no_bytecode),
+        "floor": statistics.median(floors),
+        "reference": statistics.median(references),
+    }
 
 
 def warm(python: Path, tree: Path, redis: BenchRedis, count: int) -> dict[str, Any]:
@@ -260,10 +293,12 @@ def warm(python: Path, tree: Path, redis: BenchRedis, count: int) -> dict[str, A
 
 
 def import_times(python: Path, tree: Path, runs: int = IMPORT_RUNS) -> dict[str, Any]:
-    """-X importtime of the handler, then the Redis store on top; medians over ``runs``."""
+    """-X importtime of the handler, then the Redis store on top as the first event imports it;
+    medians over ``runs``."""
     code = (
         "import sys; sys.path.insert(0, sys.argv[1]); "
-        "import mathvisuals.api.lambda_handler, mathvisuals.store.redis"
+        "import mathvisuals.api.lambda_handler; from mathvisuals.store import redis_store; "
+        "redis_store()"
     )
     selfs: defaultdict[str, list[float]] = defaultdict(list)
     cumulative: defaultdict[str, list[float]] = defaultdict(list)
@@ -311,9 +346,9 @@ def measure(workdir: Path, redis: BenchRedis, *, quick: bool) -> LambdaFigures:
         client.flushall()
         client.set("examples:/bench", jsonfmt.dumps_str(example_set("/bench")))
         client.sadd("examples:__paths__", "/bench")
-    shipped = cold_starts(python, unpacked, redis, COLD_RUNS)
-    plain = cold_starts(python, without_bytecode(unpacked, workdir / "no-pyc"), redis, COLD_RUNS)
-    floor_ms = floor(python, unpacked, COLD_RUNS)
+    rounds = cold_rounds(python, unpacked, without_bytecode(unpacked, workdir / "no-pyc"), redis)
+    shipped, plain = rounds["shipped"], rounds["no_bytecode"]
+    floor_ms, reference_floor_ms = rounds["floor"], rounds["reference"]
     warm_figures = warm(python, unpacked, redis, WARM_EVENTS // 4 if quick else WARM_EVENTS)
     imports = import_times(python, unpacked)
     figures = LambdaFigures(
@@ -330,6 +365,7 @@ def measure(workdir: Path, redis: BenchRedis, *, quick: bool) -> LambdaFigures:
         import_handler_ms=imports["handler"],
         import_redis_ms=imports["redis"],
         floor_ms=floor_ms,
+        reference_floor_ms=reference_floor_ms,
         import_self=imports["self"],
         import_cumulative=imports["cumulative"],
         import_packages=imports["packages"],
@@ -337,7 +373,8 @@ def measure(workdir: Path, redis: BenchRedis, *, quick: bool) -> LambdaFigures:
     print(
         f"  cold start (median of {COLD_RUNS}), as shipped: {shipped.total_ms:.0f} ms "
         f"(import {shipped.import_ms:.0f} + first event {shipped.first_ms:.0f}); without "
-        f"bytecode {plain.total_ms:.0f} ms; the libraries alone {floor_ms:.0f} ms\n"
+        f"bytecode {plain.total_ms:.0f} ms; the libraries alone {floor_ms:.0f} ms "
+        f"(imported whole {reference_floor_ms:.0f} ms)\n"
         f"  warm GET: CPU {figures.warm_cpu_ms:.3f} ms/call, p50 {figures.warm_p50_ms:.2f} ms, "
         f"p99 {figures.warm_p99_ms:.2f} ms; RSS {figures.rss_mib:.1f} MiB",
         flush=True,

@@ -67,6 +67,8 @@ class RedisConfig:
 
 @dataclass(frozen=True)
 class Settings:
+    """Everything the API reads from its environment, parsed once at start-up."""
+
     redis: RedisConfig = field(default_factory=RedisConfig)
     origins: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     version: str = __version__
@@ -122,6 +124,8 @@ def _origin_list(env: Mapping[str, str], names: Sequence[str]) -> tuple[str, ...
 
 @dataclass
 class _Parts:
+    """What a Redis URL names."""
+
     host: str | None = None
     port: int | None = None
     password: str | None = None

@@ -42,6 +42,8 @@ RAW_EXTENSIONS = (
 
 @dataclass(frozen=True)
 class Endpoint:
+    """A route: its path template, handler family and handler."""
+
     template: str
     family: str
     handler: Handler

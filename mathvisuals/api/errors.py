@@ -22,6 +22,8 @@ Dispatch = Callable[[Exchange], Awaitable[Response]]
 
 @dataclass(frozen=True)
 class ErrorShapes:
+    """How one handler family words its 503 and 500 answers."""
+
     unavailable: Callable[[Exchange, StoreUnavailableError], Body]
     internal: Callable[[Exchange], Body]
     # Whether a 503 counts as a store access, so it carries the result header (§4.2).

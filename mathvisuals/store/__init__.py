@@ -2,22 +2,33 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from mathvisuals.settings import RedisConfig
 from mathvisuals.store.base import Store
-from mathvisuals.store.memory import MemoryStore
+
+if TYPE_CHECKING:
+    from mathvisuals.store.redis import RedisStore
 
 
 def open_store(config: RedisConfig) -> Store:
     """Redis when fully configured (kv mode), else memory (api.md §3.4). Connects lazily."""
     if config.mode == "memory":
+        from mathvisuals.store.memory import MemoryStore
+
         return MemoryStore()
+    return redis_store()(config)
+
+
+def redis_store() -> type[RedisStore]:
+    """``store.redis.RedisStore``, imported lean: only kv mode needs redis-py, and then only
+    the submodules store.redis names, not the whole package (a faster cold start)."""
     from mathvisuals.store.lean_import import defer_package_init
 
-    # Only kv mode needs redis-py, and only the submodules store.redis names (a faster cold start).
     defer_package_init("redis", "redis.asyncio")
     from mathvisuals.store.redis import RedisStore
 
-    return RedisStore(config)
+    return RedisStore
 
 
-__all__ = ["MemoryStore", "Store", "open_store"]
+__all__ = ["Store", "open_store", "redis_store"]

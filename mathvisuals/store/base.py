@@ -49,23 +49,31 @@ class StoreUnavailableError(StoreError):
 
 @dataclass(frozen=True, slots=True)
 class Set:
+    """SET ``key`` ``value``."""
+
     key: str
     value: str
 
 
 @dataclass(frozen=True, slots=True)
 class Delete:
+    """DEL ``key``."""
+
     key: str
 
 
 @dataclass(frozen=True, slots=True)
 class SAdd:
+    """SADD ``key`` ``member``."""
+
     key: str
     member: str
 
 
 @dataclass(frozen=True, slots=True)
 class SRem:
+    """SREM ``key`` ``member``."""
+
     key: str
     member: str
 
