@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import importlib
+import os
 import time
-import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -191,9 +191,7 @@ class Dispatcher:
             return
         started = time.perf_counter()
         aws_context = scope.get("aws.context")
-        token = request_id.set(
-            getattr(aws_context, "aws_request_id", None) or uuid.uuid4().hex[:16]
-        )
+        token = request_id.set(getattr(aws_context, "aws_request_id", None) or os.urandom(8).hex())
         status = 500
         route = "unmatched"
 

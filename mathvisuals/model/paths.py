@@ -91,8 +91,11 @@ def _strip_example_segments(path: str) -> str:
 
 
 def normalize_slug(value: object) -> str | None:
-    if not isinstance(value, str):
-        return None
+    return _normalize_slug(value) if isinstance(value, str) else None
+
+
+@functools.lru_cache(maxsize=8192)  # pure, and each raw read normalises its slug more than once
+def _normalize_slug(value: str) -> str | None:
     slug = _SLASHES.sub("/", _BACKSLASHES.sub("/", trim(value))).strip("/")
     if not slug:
         return None

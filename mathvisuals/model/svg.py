@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import functools
 import math
 import re
 from collections.abc import Callable, Mapping
@@ -375,6 +376,12 @@ def apply_patch(
 
 def raw_descriptor(candidate: object, format_param: object) -> tuple[str, AssetFormat] | None:
     """§10 step 2: (base slug, format), or None when the slug is unresolvable or reserved."""
+    if isinstance(candidate, str) and (format_param is None or isinstance(format_param, str)):
+        return _cached_raw_descriptor(candidate, format_param)  # query values: hashable
+    return _raw_descriptor(candidate, format_param)
+
+
+def _raw_descriptor(candidate: object, format_param: object) -> tuple[str, AssetFormat] | None:
     normalized = normalize_slug(candidate)
     if normalized is None:
         return None
@@ -392,6 +399,10 @@ def raw_descriptor(candidate: object, format_param: object) -> tuple[str, AssetF
     if not base or is_reserved(base):
         return None
     return base, fmt
+
+
+# Pure, and the same few slugs are asked for again and again.
+_cached_raw_descriptor = functools.lru_cache(maxsize=8192)(_raw_descriptor)
 
 
 def list_visible(entry: Mapping[str, object]) -> bool:
