@@ -310,9 +310,10 @@ def render(run: Run) -> str:
         "`requirepass` and no persistence; 'plain' is Redis without TLS (upstream's set-up), "
         "'tls' the same with TLS as in ElastiCache. Round trips are counted from "
         "`INFO commandstats` deltas over 20 sequential requests after the load: MULTI…EXEC "
-        "counts once, every other command once. The figure library lists two indexes "
-        "(figures and categories): both SMEMBERS in one pipeline, then one MGET, so two "
-        "round trips counted here as three commands; an SVG POST is a read-modify-write "
+        "counts once, every other command sent once; what a Lua script runs on the server "
+        "(seen through MONITOR, which marks it `lua`) costs no round trip and is shown after "
+        "'running'. Every list is one script (`store/redis.py`, LIST_SCRIPT) that reads its "
+        "indexes and the values they list together; an SVG POST is a read-modify-write "
         "under WATCH (WATCH, MGET, MULTI…EXEC).",
         "",
         *throughput_table(run),
