@@ -232,6 +232,12 @@ def token_file_from_env(environ: Mapping[str, str] | None = None) -> Path | None
     return Path(value) if value else None
 
 
+def snapstart_init(environ: Mapping[str, str] | None = None) -> bool:
+    """Whether this Lambda init phase is the one SnapStart snapshots (api/snapstart.py)."""
+    env = os.environ if environ is None else environ
+    return env.get("AWS_LAMBDA_INITIALIZATION_TYPE") == "snap-start"
+
+
 @dataclass(frozen=True)
 class DeployEnvironment:
     """What the deploy CLI reads from the environment (never configuration: that is the TOML)."""

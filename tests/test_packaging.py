@@ -83,6 +83,10 @@ def third_party_imports(package: str) -> dict[str, set[str]]:
 
 PATHS = readme_paths()
 
+# Imported only where Lambda's managed runtime provides it (SnapStart's hooks), and optional:
+# without it api/snapstart.py logs and serves (tests/api/test_snapstart.py).
+RUNTIME_PROVIDED = {"snapshot_restore_py"}
+
 
 def test_the_readme_names_the_lambda_and_the_cli() -> None:
     assert ("", "mathvisuals.api.lambda_handler") in PATHS
@@ -96,7 +100,8 @@ def test_each_path_imports_only_what_its_extra_installs(extra: str, package: str
     missing = {
         name: sorted(users)[:3]
         for name, users in third_party_imports(package).items()
-        if not {canonicalize_name(d) for d in distributions.get(name, [name])} & provided
+        if name not in RUNTIME_PROVIDED
+        and not {canonicalize_name(d) for d in distributions.get(name, [name])} & provided
     }
     label = f"[{extra}]" if extra else "the base dependencies"
     assert not missing, f"{package} imports what {label} does not install: {missing}"

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mangum import Mangum
 
+from mathvisuals.api import snapstart
 from mathvisuals.api.startup import build_root
 from mathvisuals.logs import EventLog
-from mathvisuals.settings import Settings
+from mathvisuals.settings import Settings, snapstart_init
+
+if TYPE_CHECKING:
+    from mathvisuals.store.base import Store
 
 # maintenance.EVENT_KEY: that module (urllib, archives) loads only for events carrying it.
 MAINTENANCE_KEY = "mathvisuals_maintenance"
@@ -57,8 +61,13 @@ class LambdaApp:
 
     def __init__(self, settings: Settings, log: EventLog | None = None) -> None:
         self.settings = settings
-        self.app = build_root(settings, log)
+        self.log = log or EventLog()
+        self.app = build_root(settings, self.log)
         self._adapter = Mangum(self.app, lifespan="off", text_mime_types=TEXT_TYPES)
+
+    @property
+    def store(self) -> Store:
+        return self.app.ctx.store
 
     def __call__(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
         if MAINTENANCE_KEY in event:
@@ -77,6 +86,10 @@ def build_handler(settings: Settings, log: EventLog | None = None) -> LambdaApp:
 
 
 _handler: LambdaHandler | None = None
+
+if snapstart_init():
+    # The init Lambda snapshots: build and prime the handler now, so every restore starts warm.
+    _handler = snapstart.prepare(build_handler(Settings.from_env()))
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:

@@ -112,6 +112,9 @@ class ApiSection(_Section):
     log_retention_days: StrictInt = 30
     artifact_bucket: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")]
     artifact_prefix: str = "api/"
+    # Lambda SnapStart (python3.12+): traffic goes to a published version whose initialised
+    # process was snapshotted; costs a snapshot cache and a charge per restore.
+    snapstart: StrictBool = False
 
     @field_validator("log_retention_days")
     @classmethod

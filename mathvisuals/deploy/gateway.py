@@ -93,6 +93,8 @@ class FunctionInfo:
     environment: Mapping[str, SecretValue]  # every env value is treated as sensitive
     subnet_ids: tuple[str, ...] = ()
     security_group_ids: tuple[str, ...] = ()
+    version: str = "$LATEST"
+    snapstart: str = ""  # SnapStart OptimizationStatus of a published version: On or Off
 
 
 @dataclass(frozen=True)
@@ -266,7 +268,7 @@ class Cache(Protocol):
 
 
 class Functions(Protocol):
-    def configuration(self, name: str) -> FunctionInfo | None: ...
+    def configuration(self, name: str, qualifier: str | None = None) -> FunctionInfo | None: ...
 
     def invoke(self, name: str, event: Mapping[str, object]) -> dict[str, object]: ...
 

@@ -42,6 +42,18 @@ def config_version(config: EnvironmentConfig, live: Live) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
+def function_revision(parameters: Mapping[str, str]) -> str:
+    """First 16 hex digits of the SHA-256 over every other api stack parameter.
+
+    With SnapStart the function carries it in its environment and the published version in its
+    description: any change of input changes the function, so a new version is really published
+    (a publish of an unchanged function returns the old version, which CloudFormation would then
+    delete as the replaced resource) and the alias moves to it.
+    """
+    text = ";".join(f"{key}={parameters[key]}" for key in sorted(parameters))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
 def _flag(value: bool) -> str:
     return "true" if value else "false"
 
@@ -71,7 +83,7 @@ def stack_parameters(config: EnvironmentConfig, role: str, live: Live = Live()) 
     if role == "api":
         api = config.api
         origins = live.allowed_origins or config.cors.allowed_origins
-        return {
+        parameters = {
             "EnvironmentName": config.name,
             "FunctionName": api.function_name,
             "StageName": api.stage_name,
@@ -91,9 +103,14 @@ def stack_parameters(config: EnvironmentConfig, role: str, live: Live = Live()) 
             "AllowedOrigins": ",".join(origins),
             "AllowCredentials": _flag(config.cors.allow_credentials),
             "ConfigVersion": config_version(config, live),
+            "SnapStart": _flag(api.snapstart),
         }
+        return {**parameters, "FunctionRevision": function_revision(parameters)}
     raise ValueError(f"unknown stack role {role!r}")
 
+
+# The alias infra/api/template.yaml points at the SnapStart version (the gateway invokes it).
+SNAPSTART_ALIAS = "live"
 
 # The parameters whose versions the api stack pins (and ConfigVersion hashes).
 PINNED_KEYS = ("endpoint", "port", "examples-origins", "svg-origins")

@@ -26,9 +26,9 @@ RESOURCE_TYPES = (
     "AWS::ApiGatewayV2::Api", "AWS::ApiGatewayV2::Integration", "AWS::ApiGatewayV2::Route",
     "AWS::ApiGatewayV2::Stage", "AWS::CloudWatch::Alarm", "AWS::EC2::SecurityGroup",
     "AWS::EC2::Subnet", "AWS::EC2::VPC", "AWS::ElastiCache::ReplicationGroup",
-    "AWS::ElastiCache::SubnetGroup", "AWS::IAM::Role", "AWS::Lambda::Function",
-    "AWS::Lambda::Permission", "AWS::Logs::LogGroup", "AWS::Logs::MetricFilter",
-    "AWS::SNS::Topic", "AWS::SSM::Parameter",
+    "AWS::ElastiCache::SubnetGroup", "AWS::IAM::Role", "AWS::Lambda::Alias",
+    "AWS::Lambda::Function", "AWS::Lambda::Permission", "AWS::Lambda::Version",
+    "AWS::Logs::LogGroup", "AWS::Logs::MetricFilter", "AWS::SNS::Topic", "AWS::SSM::Parameter",
 )  # fmt: skip
 STACK_HANDLERS = ("create", "read", "update", "delete")  # "list" serves discovery, not stacks
 
@@ -97,6 +97,7 @@ NOT_NEEDED: Mapping[str, str] = {
     "ec2:DescribeVpcEncryptionControls": "no VPC encryption control",
     "lambda:PassCapacityProvider": "no Lambda capacity provider",
     "lambda:GetLayerVersion": "no layers",
+    "codedeploy:*": "the SnapStart alias moves in one step: no CodeDeploy traffic shifting",
     "logs:PutBearerTokenAuthentication": "no bearer-token log ingestion",
     # Listed by the schemas but not IAM actions (cfn-lint's IAM action list refuses them):
     # API Gateway authorises tagging as POST/PUT/DELETE on /tags/*.

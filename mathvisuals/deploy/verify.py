@@ -29,6 +29,7 @@ from mathvisuals.deploy.live import (
     origins,
     parse_events,
 )
+from mathvisuals.deploy.parameters import SNAPSTART_ALIAS
 from mathvisuals.deploy.profile import TargetProfile
 from mathvisuals.deploy.token import fingerprint
 
@@ -316,7 +317,8 @@ class _Suite:
     def v4(self, expected_code_sha256: str | None) -> Check:
         seen, config, function = self.seen, self.config, self.seen.function
         if function is None:
-            return Check("V4", False, f"function {config.api.function_name} not found")
+            where = f":{SNAPSTART_ALIAS}" if config.api.snapstart else ""
+            return Check("V4", False, f"function {config.api.function_name}{where} not found")
         problems: list[str | None] = [
             f"{label} is {actual or 'empty'}, expected {wanted}"
             for label, actual, wanted in (
@@ -326,6 +328,17 @@ class _Suite:
             )
             if actual != wanted
         ]
+        passed = "Active python3.12; env = SSM, secret and ConfigVersion"
+        if config.api.snapstart:
+            if function.snapstart != "On":
+                problems.append(
+                    f"SnapStart of version {function.version} (alias {SNAPSTART_ALIAS}) is "
+                    f"{function.snapstart or 'not reported'}, expected On"
+                )
+            passed = (
+                f"Active python3.12, SnapStart On (version {function.version}); "
+                "env = SSM, secret and ConfigVersion"
+            )
         if expected_code_sha256 is not None and function.code_sha256 != expected_code_sha256:
             problems.append(f"CodeSha256 {function.code_sha256} is not {expected_code_sha256}")
         for variable, key in (
@@ -347,7 +360,7 @@ class _Suite:
         env = function.environment
         if unresolved := sorted(k for k, v in env.items() if "{{resolve:" in v.reveal()):
             problems.append(f"{{{{resolve:…}}}} left unresolved in {', '.join(unresolved)}")
-        return _result("V4", problems, "Active python3.12; env = SSM, secret and ConfigVersion")
+        return _result("V4", problems, passed)
 
     def _password(self) -> str | None:
         name = self.config.redis.auth_secret_name

@@ -272,6 +272,8 @@ class RedisStore:
             return (time.perf_counter() - started) * 1000
 
     async def aclose(self) -> None:
+        """Close the pool; the next command connects afresh (SnapStart closes before a snapshot)."""
+        self._list_script = None
         if self._client is not None:
             client, self._client = self._client, None
             with contextlib.suppress(rex.RedisError, OSError):

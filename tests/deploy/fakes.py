@@ -332,8 +332,9 @@ class FakeFunctions:
     def __init__(self) -> None:
         self.functions: dict[str, FunctionInfo] = {}
 
-    def configuration(self, name: str) -> FunctionInfo | None:
-        return self.functions.get(name)
+    def configuration(self, name: str, qualifier: str | None = None) -> FunctionInfo | None:
+        """``functions[name]``, or ``functions["name:qualifier"]`` for a version or alias."""
+        return self.functions.get(f"{name}:{qualifier}" if qualifier else name)
 
     def invoke(self, name: str, event: Mapping[str, object]) -> dict[str, object]:
         raise NotImplementedError

@@ -69,7 +69,7 @@ class HandlerFunctions:
     def __init__(self, app: LambdaApp, before: Any = None) -> None:
         self.app, self.before, self.events = app, before, 0
 
-    def configuration(self, name: str) -> None:
+    def configuration(self, name: str, qualifier: str | None = None) -> None:
         return None
 
     def invoke(self, name: str, event: Mapping[str, object]) -> dict[str, object]:
@@ -212,7 +212,7 @@ def test_a_function_without_the_maintenance_handler_gets_the_up_hint(
     artifacts: UrlArtifacts, tmp_path: Path
 ) -> None:
     class OldFunction:
-        def configuration(self, name: str) -> None:
+        def configuration(self, name: str, qualifier: str | None = None) -> None:
             return None
 
         def invoke(self, name: str, event: Mapping[str, object]) -> dict[str, object]:

@@ -764,3 +764,19 @@ def test_v5_and_v6_pass_against_the_real_api_in_kv_mode(
     assert report.ok
     assert [e["status"] for e in sink.events("http.access")] == [200, 200, 200, 200, 404]
     assert sink.events("redis.error") == []
+
+
+def test_v4_with_snapstart_checks_the_version_behind_the_alias(config: EnvironmentConfig) -> None:
+    snap = config.model_copy(update={"api": config.api.model_copy(update={"snapstart": True})})
+    world = converged(snap)
+    alias = f"{snap.api.function_name}:live"
+    check = by_id(world.run())["V4"]
+    assert not check.ok and check.detail == f"function {alias} not found"
+    world.functions.functions[alias] = replace(world.function, version="7", snapstart="Off")
+    check = by_id(world.run())["V4"]
+    assert (
+        not check.ok and "SnapStart of version 7 (alias live) is Off, expected On" in check.detail
+    )
+    world.functions.functions[alias] = replace(world.function, version="7", snapstart="On")
+    check = by_id(world.run())["V4"]
+    assert check.ok and "SnapStart On (version 7)" in check.detail, check.detail

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import re
@@ -429,6 +430,9 @@ def test_api_function_environment() -> None:
         "EXAMPLES_ALLOWED_ORIGINS": origins,
         "SVG_ALLOWED_ORIGINS": origins,
         "CONFIG_VERSION": {"Ref": "ConfigVersion"},
+        "FUNCTION_REVISION": {
+            "Fn::If": ["SnapStartEnabled", {"Ref": "FunctionRevision"}, {"Ref": "AWS::NoValue"}]
+        },
     }
 
 
@@ -443,6 +447,46 @@ def test_optional_parameters_default_to_empty() -> None:
     assert conditions["HasRedisTlsCaFile"] == {
         "Fn::Not": [{"Fn::Equals": [{"Ref": "RedisTlsCaFile"}, ""]}]
     }
+
+
+def test_snapstart_is_off_unless_asked_and_then_the_gateway_invokes_the_alias() -> None:
+    body = _template("api")
+    assert body["Parameters"]["SnapStart"]["Default"] == "false"
+    assert body["Conditions"]["SnapStartEnabled"] == {"Fn::Equals": [{"Ref": "SnapStart"}, "true"]}
+    resources = body["Resources"]
+    off_or_on = ["SnapStartEnabled"]
+    assert resources["ApiFunction"]["Properties"]["SnapStart"] == {
+        "Fn::If": [*off_or_on, {"ApplyOn": "PublishedVersions"}, {"Ref": "AWS::NoValue"}]
+    }
+    version, alias = resources["ApiFunctionVersion"], resources["ApiFunctionAlias"]
+    assert version["Condition"] == alias["Condition"] == "SnapStartEnabled"
+    # Description is create-only: a new revision publishes (and snapshots) a new version.
+    assert version["Properties"] == {
+        "FunctionName": {"Ref": "ApiFunction"},
+        "Description": {"Fn::Sub": "mathvisuals revision ${FunctionRevision}"},
+    }
+    assert alias["Properties"]["FunctionVersion"] == {
+        "Fn::GetAtt": ["ApiFunctionVersion", "Version"]
+    }
+    assert resources["ApiIntegration"]["Properties"]["IntegrationUri"] == {
+        "Fn::If": [*off_or_on, {"Ref": "ApiFunctionAlias"}, {"Fn::GetAtt": ["ApiFunction", "Arn"]}]
+    }
+    assert resources["ApiInvokePermission"]["Properties"]["FunctionName"] == {
+        "Fn::If": [*off_or_on, {"Ref": "ApiFunctionAlias"}, {"Ref": "ApiFunction"}]
+    }
+
+
+def test_function_revision_changes_with_every_other_parameter() -> None:
+    config = _config("prod")
+    base = stack_parameters(config, "api")
+    assert base["SnapStart"] == "false"
+    on = stack_parameters(
+        config.model_copy(update={"api": config.api.model_copy(update={"snapstart": True})}), "api"
+    )
+    assert on["SnapStart"] == "true" and on["FunctionRevision"] != base["FunctionRevision"]
+    moved = stack_parameters(config, "api", dataclasses.replace(Live(), artifact_key="api/x.zip"))
+    assert moved["FunctionRevision"] != base["FunctionRevision"]
+    assert stack_parameters(config, "api")["FunctionRevision"] == base["FunctionRevision"]
 
 
 def test_allowed_origins_is_a_real_list() -> None:
@@ -471,7 +515,8 @@ def test_every_forwarded_route_targets_the_proxy_integration() -> None:
     (integration,) = _resources("api", "AWS::ApiGatewayV2::Integration").values()
     assert integration["Properties"]["IntegrationType"] == "AWS_PROXY"
     assert integration["Properties"]["PayloadFormatVersion"] == "2.0"
-    assert integration["Properties"]["IntegrationUri"] == {"Fn::GetAtt": ["ApiFunction", "Arn"]}
+    uri = integration["Properties"]["IntegrationUri"]["Fn::If"]  # the alias under SnapStart
+    assert uri[2] == {"Fn::GetAtt": ["ApiFunction", "Arn"]}
 
 
 def test_stage_auto_deploys_with_separate_access_logs() -> None:
@@ -529,7 +574,9 @@ def test_api_outputs() -> None:
         "ApiFunctionLogGroupName",
         "ApiAccessLogGroupName",
         "AlarmTopicArn",
+        "ApiFunctionAliasArn",
     }
+    assert outputs["ApiFunctionAliasArn"]["Condition"] == "SnapStartEnabled"
     assert str(outputs["ApiEndpoint"]["Value"]["Fn::Sub"]).endswith("/${ApiStage}")
 
 

@@ -112,11 +112,13 @@ class AwsFunctions(Gateway):
         super().__init__(backoff=backoff)
         self._client = client
 
-    def configuration(self, name: str) -> FunctionInfo | None:
+    def configuration(self, name: str, qualifier: str | None = None) -> FunctionInfo | None:
+        """``$LATEST``, or the version ``qualifier`` (an alias or a number) names."""
+        request = {"FunctionName": name} | ({"Qualifier": qualifier} if qualifier else {})
         try:
             found = self._raw(
                 "GetFunctionConfiguration",
-                lambda: self._client.get_function_configuration(FunctionName=name),
+                lambda: self._client.get_function_configuration(**request),
             )
         except ClientError as exc:
             if error_code(exc) == "ResourceNotFoundException":
@@ -138,6 +140,8 @@ class AwsFunctions(Gateway):
             },
             subnet_ids=tuple(str(s) for s in vpc.get("SubnetIds", ())),
             security_group_ids=tuple(str(s) for s in vpc.get("SecurityGroupIds", ())),
+            version=str(found.get("Version", "$LATEST")),
+            snapstart=str((found.get("SnapStart") or {}).get("OptimizationStatus", "")),
         )
 
     def invoke(self, name: str, event: Mapping[str, object]) -> dict[str, object]:

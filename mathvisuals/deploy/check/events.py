@@ -10,5 +10,9 @@ APP_EVENTS: frozenset[str] = frozenset(
         "store.corrupt_value",
         "http.unhandled_error",
         "examples.audit",
+        # SnapStart (api/snapstart.py): hooks missing, the snapshot primed, a restore.
+        "snapstart.hooks",
+        "snapstart.prime",
+        "snapstart.restore",
     }
 )

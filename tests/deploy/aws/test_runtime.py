@@ -239,3 +239,22 @@ def test_ingress_sources(aws: None) -> None:
     assert network.ingress_sources(redis_sg, 6379) == [lambda_sg]
     assert network.ingress_sources(redis_sg, 22) == []
     assert network.ingress_sources("sg-0123456789abcdef0", 6379) == []
+
+
+def test_function_configuration_of_an_alias_reports_its_version_and_snapstart(
+    backoff: Backoff,
+) -> None:
+    client, stubber = stub("lambda")
+    stubber.add_response(
+        "get_function_configuration",
+        {
+            "FunctionName": "math-visuals-api",
+            "Version": "7",
+            "State": "Active",
+            "SnapStart": {"ApplyOn": "PublishedVersions", "OptimizationStatus": "On"},
+        },
+        {"FunctionName": "math-visuals-api", "Qualifier": "live"},
+    )
+    with stubber:
+        info = AwsFunctions(client, backoff=backoff).configuration("math-visuals-api", "live")
+    assert info is not None and (info.version, info.snapstart) == ("7", "On")
