@@ -9,6 +9,7 @@ without its ``__pycache__`` directories is the artefact as it shipped before (no
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import json
 import shutil
 import statistics
@@ -45,6 +46,33 @@ answered = time.time()
 sys.stderr.write("BENCH " + json.dumps({
     "entered": entered, "imported": imported, "answered": answered,
     "status": result["statusCode"], "boto3": "boto3" in sys.modules,
+}) + "\n")
+"""
+
+# A SnapStart cold start as far as it runs here: the init Lambda snapshots (the handler built
+# and primed, its pool closed), then what a restored process does before answering (the
+# after-restore hooks, a fresh TLS connection, the first event). Lambda's own restore of the
+# snapshot is not part of it. argv[3] holds snapshot_restore_py, as /var/runtime does in Lambda.
+RESTORE_SCRIPT = r"""
+import sys, time
+entered = time.time()
+sys.path.insert(0, sys.argv[1])
+sys.path.append(sys.argv[3])
+import mathvisuals.api.lambda_handler as entry
+import snapshot_restore_py as hooks
+for func, args, kwargs in reversed(hooks.get_before_snapshot()):
+    func(*args, **kwargs)
+snapshot = time.time()
+for func, args, kwargs in hooks.get_after_restore():
+    func(*args, **kwargs)
+import json
+class Context:
+    aws_request_id = "restored"
+result = entry.handler(json.loads(sys.argv[2]), Context())
+answered = time.time()
+sys.stderr.write("BENCH " + json.dumps({
+    "entered": entered, "snapshot": snapshot, "answered": answered,
+    "status": result["statusCode"], "hooks": len(hooks.get_after_restore()),
 }) + "\n")
 """
 
@@ -129,6 +157,13 @@ class Artefact:
 
 
 @dataclass(frozen=True)
+class Restore:
+    init_ms: float  # process start → snapshot taken (paid once per published version)
+    restored_ms: float  # after-restore hooks → first response (every SnapStart cold start)
+    runs: int
+
+
+@dataclass(frozen=True)
 class Cold:
     total_ms: float  # process start → first response
     import_ms: float
@@ -152,6 +187,7 @@ class LambdaFigures:
     import_redis_ms: float
     floor_ms: float  # process start → the libraries imported (FLOOR_SCRIPT), median
     reference_floor_ms: float  # the same for REFERENCE_FLOOR_SCRIPT
+    restore: Restore | None = None  # SnapStart, when snapshot_restore_py is installed
     import_self: list[tuple[str, float]] = field(default_factory=list)  # module, ms (self)
     import_cumulative: list[tuple[str, float]] = field(default_factory=list)
     import_packages: list[tuple[str, float]] = field(default_factory=list)
@@ -236,6 +272,37 @@ def cold_start(python: Path, tree: Path, redis: BenchRedis) -> dict[str, float]:
     }
 
 
+def restore_runtime(workdir: Path) -> Path | None:
+    """A directory holding only snapshot_restore_py (the dev extra), as Lambda's runtime has."""
+    spec = importlib.util.find_spec("snapshot_restore_py")
+    if spec is None or spec.origin is None:
+        return None
+    runtime = workdir / "runtime"
+    runtime.mkdir(exist_ok=True)
+    shutil.copy(spec.origin, runtime / "snapshot_restore_py.py")
+    return runtime
+
+
+def restored_start(python: Path, tree: Path, runtime: Path, redis: BenchRedis) -> dict[str, float]:
+    """One SnapStart init and restore in a fresh process, in ms."""
+    env = {**redis.env(), "MATHVISUALS_REQUIRE_KV": "true", "PATH": "/usr/bin:/bin",
+           "AWS_LAMBDA_INITIALIZATION_TYPE": "snap-start"}  # fmt: skip
+    get = json.dumps(event("GET", "/api/examples", "path=/bench"))
+    started = time.time()
+    done = subprocess.run(
+        [str(python), "-I", "-S", "-B", "-c", RESTORE_SCRIPT, str(tree), get, str(runtime)],
+        env=env, capture_output=True, text=True, check=True, timeout=60,
+    )  # fmt: skip
+    line = next(x for x in done.stderr.splitlines() if x.startswith("BENCH "))
+    sample = json.loads(line[len("BENCH ") :])
+    if sample["status"] != 200 or sample["hooks"] != 1:
+        raise RuntimeError(f"SnapStart restore answered {sample}")
+    return {
+        "init_ms": (sample["snapshot"] - started) * 1000,
+        "restored_ms": (sample["answered"] - sample["snapshot"]) * 1000,
+    }
+
+
 def cold(samples: list[dict[str, float]]) -> Cold:
     return Cold(
         total_ms=statistics.median(s["total_ms"] for s in samples),
@@ -256,8 +323,11 @@ def floor(python: Path, tree: Path, script: str) -> float:
     return (float(line[len("BENCH ") :]) - started) * 1000
 
 
-def cold_rounds(python: Path, unpacked: Path, plain: Path, redis: BenchRedis) -> dict[str, Any]:
+def cold_rounds(
+    python: Path, unpacked: Path, plain: Path, redis: BenchRedis, runtime: Path | None
+) -> dict[str, Any]:
     """COLD_RUNS rounds, each one of every kind in turn, so a noisy spell hits all alike."""
+    restores: list[dict[str, float]] = []
     shipped: list[dict[str, float]] = []
     no_bytecode: list[dict[str, float]] = []
     floors: list[float] = []
@@ -267,7 +337,17 @@ def cold_rounds(python: Path, unpacked: Path, plain: Path, redis: BenchRedis) ->
         no_bytecode.append(cold_start(python, plain, redis))
         floors.append(floor(python, unpacked, FLOOR_SCRIPT))
         references.append(floor(python, unpacked, REFERENCE_FLOOR_SCRIPT))
+        if runtime is not None:
+            restores.append(restored_start(python, unpacked, runtime, redis))
+    restore = None
+    if restores:
+        restore = Restore(
+            init_ms=statistics.median(r["init_ms"] for r in restores),
+            restored_ms=statistics.median(r["restored_ms"] for r in restores),
+            runs=len(restores),
+        )
     return {
+        "restore": restore,
         "shipped": cold(shipped),
         "no_bytecode": cold(no_bytecode),
         "floor": statistics.median(floors),
@@ -346,7 +426,8 @@ def measure(workdir: Path, redis: BenchRedis, *, quick: bool) -> LambdaFigures:
         client.flushall()
         client.set("examples:/bench", jsonfmt.dumps_str(example_set("/bench")))
         client.sadd("examples:__paths__", "/bench")
-    rounds = cold_rounds(python, unpacked, without_bytecode(unpacked, workdir / "no-pyc"), redis)
+    plain_tree = without_bytecode(unpacked, workdir / "no-pyc")
+    rounds = cold_rounds(python, unpacked, plain_tree, redis, restore_runtime(workdir))
     shipped, plain = rounds["shipped"], rounds["no_bytecode"]
     floor_ms, reference_floor_ms = rounds["floor"], rounds["reference"]
     warm_figures = warm(python, unpacked, redis, WARM_EVENTS // 4 if quick else WARM_EVENTS)
@@ -366,6 +447,7 @@ def measure(workdir: Path, redis: BenchRedis, *, quick: bool) -> LambdaFigures:
         import_redis_ms=imports["redis"],
         floor_ms=floor_ms,
         reference_floor_ms=reference_floor_ms,
+        restore=rounds["restore"],
         import_self=imports["self"],
         import_cumulative=imports["cumulative"],
         import_packages=imports["packages"],
@@ -375,7 +457,13 @@ def measure(workdir: Path, redis: BenchRedis, *, quick: bool) -> LambdaFigures:
         f"(import {shipped.import_ms:.0f} + first event {shipped.first_ms:.0f}); without "
         f"bytecode {plain.total_ms:.0f} ms; the libraries alone {floor_ms:.0f} ms "
         f"(imported whole {reference_floor_ms:.0f} ms)\n"
-        f"  warm GET: CPU {figures.warm_cpu_ms:.3f} ms/call, p50 {figures.warm_p50_ms:.2f} ms, "
+        + (
+            f"  SnapStart: init {figures.restore.init_ms:.0f} ms (once per version), restore → "
+            f"first response {figures.restore.restored_ms:.0f} ms\n"
+            if figures.restore
+            else "  SnapStart: not measured (snapshot_restore_py is not installed)\n"
+        )
+        + f"  warm GET: CPU {figures.warm_cpu_ms:.3f} ms/call, p50 {figures.warm_p50_ms:.2f} ms, "
         f"p99 {figures.warm_p99_ms:.2f} ms; RSS {figures.rss_mib:.1f} MiB",
         flush=True,
     )

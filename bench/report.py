@@ -12,7 +12,7 @@ from pathlib import Path
 
 from bench.api_load import Result
 from bench.data_transfer import DataFigures
-from bench.lambda_shape import BEFORE, NODE, REFERENCE_FLOOR_MS, LambdaFigures
+from bench.lambda_shape import BEFORE, NODE, REFERENCE_FLOOR_MS, LambdaFigures, Restore
 from bench.load import Ceiling
 from bench.orchestrator import Command
 from bench.servers import REPO
@@ -164,6 +164,24 @@ def _verdict(value: float, goal: float) -> str:
     return f"{'met' if value <= goal else 'missed'}"
 
 
+def snapstart_lines(restore: Restore | None, factor: float) -> list[str]:
+    if restore is None:
+        return ["- SnapStart: not measured (snapshot_restore_py, a dev extra, is not installed)."]
+    return [
+        "- SnapStart (`[api] snapstart = true`, off by default; `mathvisuals/api/snapstart.py`): "
+        "the init Lambda snapshots (the handler built, primed with one `GET /api/health` through "
+        f"TLS Redis, its pool closed) took {restore.init_ms:.0f} ms here, paid once per published "
+        "version, at deploy. A restored process runs the after-restore hook, connects afresh and "
+        f"answers the first event in {restore.restored_ms:.0f} ms here "
+        f"({restore.restored_ms * factor:.0f} ms normalised; medians of {restore.runs}). "
+        "Lambda's own restore of the snapshot comes on top and cannot be measured here "
+        "(CloudWatch reports it as Restore Duration), so no verdict is drawn from it. SnapStart "
+        "for Python is billed: a snapshot cache charge per GB-second while the version is "
+        "active (3 hours at least) and a charge per GB restored (Lambda's pricing page); each "
+        "deployment deletes the replaced version, so one snapshot is cached.",
+    ]
+
+
 def lambda_section(f: LambdaFigures) -> list[str]:
     a = f.artefact
     node, before = NODE, BEFORE
@@ -217,6 +235,7 @@ def lambda_section(f: LambdaFigures) -> list[str]:
         f"{f.floor_ms:.0f} ms here ({f.floor_ms * factor:.0f} ms normalised): the cold start "
         f"is {shipped.total_ms / f.floor_ms:.2f}× that floor, the rest being our modules, the "
         "TLS connection and the first request.",
+        *snapstart_lines(f.restore, factor),
         f"- Goal, warm CPU per call ≤ {WARM_CPU_FACTOR:g}× upstream's ({cpu_goal:.3f} ms): "
         f"{_verdict(f.warm_cpu_ms, cpu_goal)} ({f.warm_cpu_ms:.3f} ms).",
         f"- Warm handler latency, GET p50 / p99 {f.warm_p50_ms:.2f} / {f.warm_p99_ms:.2f} ms; "
