@@ -27,6 +27,7 @@ from mathvisuals.deploy.gateway import ParameterInfo, SecretValue
 from mathvisuals.deploy.model import Flags, StackRole, StackSpec
 from mathvisuals.deploy.parameters import (
     PINNED_KEYS,
+    SNAPSTART_ALIAS,
     Live,
     config_version,
     pinned,
@@ -435,11 +436,15 @@ class Orchestrator:
 
     def wait_function_ready(self, limit: float = 300.0) -> None:
         """A stack update leaves the function Pending/InProgress for a while; verification and
-        the next rotation step need it Active with the update applied."""
+        the next rotation step need it Active with the update applied. Under SnapStart the
+        version behind the alias is what serves, and it is Pending until its snapshot exists."""
         deadline = time.monotonic() + limit
         name = self.config.api.function_name
+        qualifier = SNAPSTART_ALIAS if self.config.api.snapstart else None
+        if qualifier:
+            name = f"{name}:{qualifier}"
         while True:
-            info = self.gateways.functions.configuration(name)
+            info = self.gateways.functions.configuration(self.config.api.function_name, qualifier)
             if info is None or (
                 info.state == "Active" and info.last_update_status in ("Successful", "")
             ):

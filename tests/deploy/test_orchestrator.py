@@ -18,7 +18,7 @@ from mathvisuals.deploy.errors import (
     PreflightBlockedError,
     RefusedError,
 )
-from mathvisuals.deploy.gateway import Gateways, ParameterInfo, SecretValue
+from mathvisuals.deploy.gateway import FunctionInfo, Gateways, ParameterInfo, SecretValue
 from mathvisuals.deploy.locks import S3Lock
 from mathvisuals.deploy.model import Change, Flags, StackRole, StackSpec, StackState
 from mathvisuals.deploy.orchestrator import Orchestrator
@@ -27,6 +27,7 @@ from mathvisuals.deploy.progress import RecordingReporter
 from tests.deploy.fakes import (
     FakeArtifact,
     FakeCloudFormation,
+    FakeFunctions,
     FakeMonitoring,
     FakeParameters,
     fake_gateways,
@@ -467,3 +468,35 @@ def test_the_example_account_id_says_what_to_put_there(tmp_path: Path) -> None:
     message = f"{caught.value} {caught.value.hint}"
     assert "env.account_id" in message and 'account_id = "210987654321"' in message
     assert "\n" not in message
+
+
+class Publishing(FakeFunctions):
+    """The alias's version is Pending while its snapshot is made, then Active."""
+
+    def __init__(self, states: list[str]) -> None:
+        super().__init__()
+        self.states = states
+        self.asked: list[tuple[str, str | None]] = []
+
+    def configuration(self, name: str, qualifier: str | None = None) -> FunctionInfo | None:
+        self.asked.append((name, qualifier))
+        state = self.states.pop(0) if len(self.states) > 1 else self.states[0]
+        return FunctionInfo(name, state, "Successful", "python3.12", "", "", {}, version="3")
+
+
+def test_with_snapstart_up_waits_for_the_version_behind_the_alias(
+    config: EnvironmentConfig, tmp_path: Path
+) -> None:
+    snap = config.model_copy(update={"api": config.api.model_copy(update={"snapstart": True})})
+    parameters = FakeParameters()
+    functions = Publishing(["Pending", "Pending", "Active"])
+    cfn = FakeCloudFormation(data_side_effects(snap, parameters))
+    gateways = fake_gateways(cfn, parameters=parameters, functions=functions)
+    orchestrator, _, _ = make(snap, tmp_path, gateways)
+    orchestrator.up()
+    api = cfn.describe(snap.stacks.api)
+    assert api.parameters["SnapStart"] == "true"
+    assert len(api.parameters["FunctionRevision"]) == 16
+    name = snap.api.function_name
+    assert functions.asked[:3] == [(name, "live")] * 3  # polled until Active
+    assert functions.states == ["Active"]

@@ -66,10 +66,12 @@ class KvFunctions(FakeFunctions):
         self.mode, self.reachable, self.header = mode, reachable, header
         self.entries: dict[str, Any] = {}
         self.events: list[dict[str, Any]] = []
+        self.targets: set[str] = set()
 
     def invoke(self, name: str, event: Mapping[str, object]) -> dict[str, object]:
         sent: dict[str, Any] = dict(event)
         self.events.append(sent)
+        self.targets.add(name)
         path = strip_stage(sent["rawPath"], sent["requestContext"]["stage"])
         method = sent["requestContext"]["http"]["method"]
         if path == "/api/health":
@@ -778,5 +780,9 @@ def test_v4_with_snapstart_checks_the_version_behind_the_alias(config: Environme
         not check.ok and "SnapStart of version 7 (alias live) is Off, expected On" in check.detail
     )
     world.functions.functions[alias] = replace(world.function, version="7", snapstart="On")
-    check = by_id(world.run())["V4"]
+    report = world.run()
+    check = by_id(report)["V4"]
     assert check.ok and "SnapStart On (version 7)" in check.detail, check.detail
+    # V5's round trip goes where the gateway sends traffic: the alias.
+    assert by_id(report)["V5"].ok
+    assert isinstance(world.functions, KvFunctions) and world.functions.targets == {alias}
