@@ -77,6 +77,36 @@ def _ceiling(run: Run, r: Result) -> float:
     return ceiling.set_rps if r.scenario.writes else ceiling.get_rps
 
 
+def server_choice(run: Run) -> list[str]:
+    """granian beside uvicorn on the same scenarios in this run, and why serve keeps uvicorn."""
+    by_row = {(r.scenario.name, r.redis, r.workers, r.server): r for r in run.results}
+    pairs = [
+        (r, by_row.get((r.scenario.name, r.redis, r.workers, "uvicorn")))
+        for r in run.results
+        if r.server == "granian"
+    ]
+    compared = [
+        f"{g.scenario.name} {g.load.rps / u.load.rps:.2f}× the requests per second "
+        f"({g.cpu_ms / u.cpu_ms:.2f}× the CPU per request)"
+        for g, u in pairs
+        if u is not None and u.load.rps > 0 and u.cpu_ms > 0
+    ]
+    if not compared:
+        return ["", "granian was not measured in this run (`./dev bench` installs it)."]
+    return [
+        "",
+        "The alternative server, measured side by side: under granian (2.x, one worker, its "
+        "Rust HTTP/1 layer) the same app served "
+        + "; ".join(compared)
+        + " of uvicorn's in this run. `serve` stays on uvicorn all the same: its protocol "
+        "gives each request a header deadline and a body deadline with a 408 "
+        "(`mathvisuals/cli/serve_protocol.py`, issue 13), while granian bounds only the "
+        "header read: a request whose body stopped half way held its granian connection open "
+        "for the 90 s we watched (2.8.9, defaults). In "
+        "production the API runs in Lambda, where neither server runs.",
+    ]
+
+
 def throughput_table(run: Run) -> list[str]:
     lines = [
         "| scenario | Redis | req/s | p50 ms | p99 ms | ratio to redis-benchmark | "
@@ -337,6 +367,7 @@ def render(run: Run) -> str:
         "",
         *throughput_table(run),
         "",
+        *server_choice(run),
         "Server resources under the same load (CPU from /proc, RSS sampled every 100 ms; "
         "upstream's Node.js process used 82–168 MB):",
         "",
