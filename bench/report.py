@@ -319,6 +319,21 @@ def orchestrator_section(commands: Sequence[Command]) -> list[str]:
     return lines
 
 
+def python_speed(run: Run) -> list[str]:
+    """How fast this run's Python was against the quiet reference run: ratio goals hinge on it."""
+    f = run.lambda_figures
+    if f is None or f.reference_floor_ms <= 0:
+        return []
+    factor = f.reference_floor_ms / REFERENCE_FLOOR_MS
+    return [
+        f"- Python speed: a fresh process importing the libraries took {f.reference_floor_ms:.0f} "
+        f"ms in this run against {REFERENCE_FLOOR_MS:.0f} ms in the quiet run of commit b46a18e, "
+        f"so this run's Python was {factor:.2f}× as slow. `redis-benchmark` is C and varies "
+        "less, so where that factor is well above 1 every ratio of a Python figure to the "
+        "Redis ceiling below reads low by up to that much, and its verdict with it.",
+    ]
+
+
 def render(run: Run) -> str:
     out = [
         "# Performance",
@@ -333,6 +348,7 @@ def render(run: Run) -> str:
         f"load average before {run.load_before}, after {run.load_after}.",
         "",
         *machine(),
+        *python_speed(run),
         "",
         "## Redis ceiling",
         "",
