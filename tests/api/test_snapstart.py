@@ -164,7 +164,12 @@ print("REPORT " + json.dumps(report))
 """
 
 
-def run_runtime(env: dict[str, str]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+def run_runtime(
+    redis_env: dict[str, str], init_type: str
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """RUNTIME in a fresh process, with Lambda's init type and the API template's settings."""
+    env = {**redis_env, "MATHVISUALS_REQUIRE_KV": "true",
+           "AWS_LAMBDA_INITIALIZATION_TYPE": init_type}  # fmt: skip
     done = subprocess.run(
         [sys.executable, "-c", RUNTIME],
         env={"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(ROOT), **env},
@@ -180,9 +185,7 @@ def run_runtime(env: dict[str, str]) -> tuple[dict[str, Any], list[dict[str, Any
 def test_a_snapstart_init_builds_and_primes_the_handler_at_import(
     redis_env: dict[str, str],
 ) -> None:
-    env = {**redis_env, "MATHVISUALS_REQUIRE_KV": "true",
-           "AWS_LAMBDA_INITIALIZATION_TYPE": "snap-start"}  # fmt: skip
-    report, logged = run_runtime(env)
+    report, logged = run_runtime(redis_env, "snap-start")
     assert report == {"built": True, "before": 1, "after": 1, "status": 200}
     events = [line["event"] for line in logged]
     # Built at import (before any event), primed before the snapshot, reconnected after it.
@@ -193,8 +196,6 @@ def test_a_snapstart_init_builds_and_primes_the_handler_at_import(
 def test_an_on_demand_init_builds_nothing_until_the_first_event(
     redis_env: dict[str, str],
 ) -> None:
-    env = {**redis_env, "MATHVISUALS_REQUIRE_KV": "true",
-           "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand"}  # fmt: skip
-    report, logged = run_runtime(env)
+    report, logged = run_runtime(redis_env, "on-demand")
     assert report == {"built": False, "before": 0, "after": 0, "status": 200}
     assert "snapstart.prime" not in [line["event"] for line in logged]
