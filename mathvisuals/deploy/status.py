@@ -386,6 +386,13 @@ class _Builder:
                 "add alarms.email_subscriptions to the config",
                 warning=True,
             )
+        snapstart: dict[str, Value] = {}
+        if self.config.api.snapstart and function is not None:
+            snapstart = {"SnapStart (alias live)": f"version {function.version}: "
+                         f"{function.snapstart or 'not reported'}"}  # fmt: skip
+            if function.snapstart != "On":
+                self.problem("R11", f"SnapStart is {function.snapstart or 'not reported'} on "
+                             f"version {function.version}", HINTS["V4"])  # fmt: skip
         alarm_states = self.alarm_states()
         last = last_verify or "not run"
         if verify_report is not None:
@@ -396,6 +403,7 @@ class _Builder:
             "state": function.state if function else "absent",
             "runtime": function.runtime if function else None,
             "CodeSha256": function.code_sha256 if function else None,
+            **snapstart,
             "CONFIG_VERSION": deployed,
             "CONFIG_VERSION expected": expected or f"unknown ({', '.join(missing)} missing)",
             "latest store.ready mode": mode,

@@ -339,3 +339,22 @@ def test_an_unfinished_rotation_is_a_problem_with_the_resume_hint(
     (problem,) = [p for p in report.problems if p.id == "R17"]
     assert "unfinished" in problem.detail and "rotate-token" in problem.hint
     assert "unfinished" in str(rows(report, "secret")["rotation"]) and not report.ok
+
+
+def test_with_snapstart_the_alias_version_and_its_status_are_shown(
+    config: EnvironmentConfig,
+) -> None:
+    snap = config.model_copy(update={"api": config.api.model_copy(update={"snapstart": True})})
+    world = converged(snap)
+    world.functions.functions[f"{snap.api.function_name}:live"] = replace(
+        world.function, version="4", snapstart="Off"
+    )
+    report = status(world)
+    assert rows(report, "api")["SnapStart (alias live)"] == "version 4: Off"
+    assert ("R11", False) in problem_ids(report)
+    world.functions.functions[f"{snap.api.function_name}:live"] = replace(
+        world.function, version="4", snapstart="On"
+    )
+    report = status(world)
+    assert rows(report, "api")["SnapStart (alias live)"] == "version 4: On"
+    assert "SnapStart is" not in str(report.problems) and report.ok, report.problems
