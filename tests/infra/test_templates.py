@@ -15,7 +15,7 @@ from cfnlint.api import ManualArgs, lint
 from cfnlint.decode import decode_str
 
 from mathvisuals.deploy.config import EnvironmentConfig, load_config
-from mathvisuals.deploy.parameters import STACK_ROLES, Live, stack_parameters
+from mathvisuals.deploy.parameters import SNAPSTART_ALIAS, STACK_ROLES, Live, stack_parameters
 
 ROOT = Path(__file__).resolve().parents[2]
 ENVIRONMENTS = ("prod", "local")
@@ -465,6 +465,7 @@ def test_snapstart_is_off_unless_asked_and_then_the_gateway_invokes_the_alias() 
         "FunctionName": {"Ref": "ApiFunction"},
         "Description": {"Fn::Sub": "mathvisuals revision ${FunctionRevision}"},
     }
+    assert alias["Properties"]["Name"] == SNAPSTART_ALIAS  # what verify and status read
     assert alias["Properties"]["FunctionVersion"] == {
         "Fn::GetAtt": ["ApiFunctionVersion", "Version"]
     }
