@@ -34,11 +34,14 @@ def rotate_token(
         # V6 reads the logs from here: the export's invocation may be the one that starts the
         # function under its current configuration (a resumed rotation updates nothing).
         started_ms = wiring.epoch_now_ms()
+        orchestrator = wiring.orchestrator(s, rotating=True)
+        if orchestrator.context.token_file is not None:
+            # A token file that would be refused is refused now: before the backup, and alone.
+            orchestrator.new_token()
         if not no_backup:
             from mathvisuals.cli.data import backup_before
 
             backup_before(s, "rotate-token")
-        orchestrator = wiring.orchestrator(s, rotating=True)
 
         def check() -> bool:
             report = wiring.verify_report(

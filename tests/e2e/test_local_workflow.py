@@ -40,15 +40,22 @@ class Runs:
         self.output: list[str] = []
 
     def __call__(self, *args: str, expect: int = 0) -> dict[str, Any]:
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "REDIS_"))}
-        env["MATHVISUALS_STATE_DIR"] = str(self.state)
+        done = self.raw(*args, expect=expect)
+        return json.loads(done.stdout) if "--json" in args and done.stdout.strip() else {}
+
+    def raw(
+        self, *args: str, expect: int = 0, env: dict[str, str] | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        environ = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "REDIS_"))}
+        environ["MATHVISUALS_STATE_DIR"] = str(self.state)
         done = subprocess.run(
             [sys.executable, "-m", "mathvisuals", *args, "--target", "local", "--env", "local"],
-            capture_output=True, text=True, env=env, check=False, timeout=600,
+            capture_output=True, text=True, env={**environ, **(env or {})}, check=False,
+            timeout=600,
         )  # fmt: skip
         self.output += [done.stdout, done.stderr]
         assert done.returncode == expect, done.stdout + done.stderr
-        return json.loads(done.stdout) if "--json" in args and done.stdout.strip() else {}
+        return done
 
 
 @pytest.fixture(scope="module")
@@ -148,6 +155,17 @@ def test_local_workflow(runs: Runs, state: Path) -> None:
     assert logged["events"] and {e["message"]["mode"] for e in logged["events"]} == {"kv"}
     assert {e["message"]["event"] for e in logged["events"]} == {"store.ready"}
     assert second["verified"] is True
+
+    # A token file that would be refused is refused first: one line, exit 4, no backup made,
+    # the secret untouched (reliability's secrets scan found a backup line before the error).
+    bad = state / "bad-token"
+    bad.write_text("short", encoding="utf-8")
+    backups_before = sorted(state.glob("backups/*"))
+    refused = runs.raw("rotate-token", expect=4, env={"MATHVISUALS_TOKEN_FILE": str(bad)})
+    lines = [line for line in refused.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "outside 16..128" in lines[0], refused.stderr
+    assert sorted(state.glob("backups/*")) == backups_before
+    assert (state / "token").read_text() == old_token
 
     # Rotation while a client keeps calling the API: zero failed requests. The one exception is
     # the emulator's: the api's configuration update kills the worker serving a request, which
