@@ -20,7 +20,7 @@ from mathvisuals.deploy.gateway import (
     SecretInfo,
 )
 from mathvisuals.deploy.model import DriftReport, StackRole, StackState
-from mathvisuals.deploy.parameters import PINNED_KEYS, SNAPSTART_ALIAS, config_version, pinned
+from mathvisuals.deploy.parameters import PINNED_KEYS, config_version, pinned, served_qualifier
 
 ROLES: tuple[StackRole, ...] = ("shared", "data", "api")
 DRIFT_ROLES: tuple[StackRole, ...] = ("data", "api")  # the shared stack holds one parameter
@@ -119,8 +119,9 @@ class Observed:
     @cached_property
     def function(self) -> FunctionInfo | None:
         """What the gateway invokes: the SnapStart alias's version, else ``$LATEST``."""
-        qualifier = SNAPSTART_ALIAS if self.config.api.snapstart else None
-        return self.gateways.functions.configuration(self.config.api.function_name, qualifier)
+        return self.gateways.functions.configuration(
+            self.config.api.function_name, served_qualifier(self.config)
+        )
 
     @cached_property
     def group(self) -> ReplicationGroupInfo | None:

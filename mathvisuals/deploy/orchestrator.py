@@ -27,10 +27,11 @@ from mathvisuals.deploy.gateway import ParameterInfo, SecretValue
 from mathvisuals.deploy.model import Flags, StackRole, StackSpec
 from mathvisuals.deploy.parameters import (
     PINNED_KEYS,
-    SNAPSTART_ALIAS,
     Live,
     config_version,
     pinned,
+    served_function,
+    served_qualifier,
     stack_parameters,
 )
 from mathvisuals.deploy.pending import refuse_unfinished_rotation
@@ -439,10 +440,7 @@ class Orchestrator:
         the next rotation step need it Active with the update applied. Under SnapStart the
         version behind the alias is what serves, and it is Pending until its snapshot exists."""
         deadline = time.monotonic() + limit
-        name = self.config.api.function_name
-        qualifier = SNAPSTART_ALIAS if self.config.api.snapstart else None
-        if qualifier:
-            name = f"{name}:{qualifier}"
+        name, qualifier = served_function(self.config), served_qualifier(self.config)
         while True:
             info = self.gateways.functions.configuration(self.config.api.function_name, qualifier)
             if info is None or (

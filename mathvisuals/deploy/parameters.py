@@ -112,6 +112,18 @@ def stack_parameters(config: EnvironmentConfig, role: str, live: Live = Live()) 
 # The alias infra/api/template.yaml points at the SnapStart version (the gateway invokes it).
 SNAPSTART_ALIAS = "live"
 
+
+def served_qualifier(config: EnvironmentConfig) -> str | None:
+    """What the gateway invokes of the function: the SnapStart alias, else ``$LATEST`` (None)."""
+    return SNAPSTART_ALIAS if config.api.snapstart else None
+
+
+def served_function(config: EnvironmentConfig) -> str:
+    """The function name the gateway invokes, qualified by the alias under SnapStart."""
+    qualifier = served_qualifier(config)
+    return f"{config.api.function_name}:{qualifier}" if qualifier else config.api.function_name
+
+
 # The parameters whose versions the api stack pins (and ConfigVersion hashes).
 PINNED_KEYS = ("endpoint", "port", "examples-origins", "svg-origins")
 

@@ -29,7 +29,7 @@ from mathvisuals.deploy.live import (
     origins,
     parse_events,
 )
-from mathvisuals.deploy.parameters import SNAPSTART_ALIAS
+from mathvisuals.deploy.parameters import SNAPSTART_ALIAS, served_function
 from mathvisuals.deploy.profile import TargetProfile
 from mathvisuals.deploy.token import fingerprint
 
@@ -317,8 +317,7 @@ class _Suite:
     def v4(self, expected_code_sha256: str | None) -> Check:
         seen, config, function = self.seen, self.config, self.seen.function
         if function is None:
-            where = f":{SNAPSTART_ALIAS}" if config.api.snapstart else ""
-            return Check("V4", False, f"function {config.api.function_name}{where} not found")
+            return Check("V4", False, f"function {served_function(config)} not found")
         problems: list[str | None] = [
             f"{label} is {actual or 'empty'}, expected {wanted}"
             for label, actual, wanted in (
@@ -373,8 +372,7 @@ class _Suite:
         api = self.config.api
         problems: list[str | None] = []
 
-        # What the gateway invokes: under SnapStart the alias, so the round trip runs restored.
-        target = f"{api.function_name}:{SNAPSTART_ALIAS}" if api.snapstart else api.function_name
+        target = served_function(self.config)  # under SnapStart the alias, as the gateway
 
         def call(method: str, path: str, query: str = "", body: object = None) -> Reply | None:
             event = http_event(method, path, query, body, api.stage_name)
