@@ -101,26 +101,31 @@ sys.stderr.write("BENCH %r\n" % time.time())
 REFERENCE_FLOOR_MS = 131.0  # REFERENCE_FLOOR_SCRIPT in that run (2026-12-02 15:44 UTC)
 
 # A warm handler in one process: per-event wall time, CPU per event (user + system of the whole
-# process over the measured events), RSS after the warm-up. Logs go to stdout (discarded).
+# process, the median over WARM_ROUNDS rounds, so that a burst of noise on a shared machine moves
+# one round, not the figure), RSS after the warm-up. Logs go to stdout (discarded).
+WARM_ROUNDS = 10
 WARM_SCRIPT = r"""
-import json, os, sys, time
+import json, os, statistics, sys, time
 sys.path.insert(0, sys.argv[1])
 from mathvisuals.api.lambda_handler import handler
 events = json.loads(sys.argv[2])
 count = int(sys.argv[3])
+rounds = int(sys.argv[4])
 class Context:
     aws_request_id = "warm"
 out = {}
 for name, event in events.items():
     for _ in range(50):
         assert handler(event, Context())["statusCode"] == 200
-    times = []
-    cpu = time.process_time()
-    for _ in range(count):
-        started = time.perf_counter()
-        handler(event, Context())
-        times.append((time.perf_counter() - started) * 1000)
-    out[name] = {"times": times, "cpu_ms": (time.process_time() - cpu) * 1000 / count}
+    times, per_round = [], []
+    for _ in range(rounds):
+        cpu = time.process_time()
+        for _ in range(count // rounds):
+            started = time.perf_counter()
+            handler(event, Context())
+            times.append((time.perf_counter() - started) * 1000)
+        per_round.append((time.process_time() - cpu) * 1000 / (count // rounds))
+    out[name] = {"times": times, "cpu_ms": statistics.median(per_round), "rounds": per_round}
 rss = next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmRSS:"))
 out["rss_kib"] = rss
 sys.stderr.write("BENCH " + json.dumps(out) + "\n")
@@ -363,7 +368,7 @@ def warm(python: Path, tree: Path, redis: BenchRedis, count: int) -> dict[str, A
     }
     done = subprocess.run(
         [str(python), "-I", "-S", "-B", "-c", WARM_SCRIPT, str(tree), json.dumps(events),
-         str(count)],
+         str(count), str(WARM_ROUNDS)],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, check=True,
         timeout=600,
     )  # fmt: skip
