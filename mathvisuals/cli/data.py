@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -11,7 +12,13 @@ from rich.console import Console
 
 from mathvisuals import __version__
 from mathvisuals.cli import render, wiring
-from mathvisuals.cli.options import ConfigOption, EnvOption, JsonOption, TargetOption
+from mathvisuals.cli.options import (
+    BreakLockOption,
+    ConfigOption,
+    EnvOption,
+    JsonOption,
+    TargetOption,
+)
 from mathvisuals.deploy.errors import RefusedError, VerificationError
 
 if TYPE_CHECKING:
@@ -158,8 +165,11 @@ def run_import(
     overwrite: bool,
     console: Console,
     via: str | None,
+    break_lock: bool = False,
 ) -> ImportResult:
-    with console.status(f"importing {archive} into {s.config.name}"):
+    # A dry run writes nothing, so it takes no lock and may run beside a deployment.
+    held = contextlib.nullcontext() if dry_run else wiring.env_lock(s, break_lock=break_lock)
+    with held, console.status(f"importing {archive} into {s.config.name}"):
         result = transfer(s, via).import_(archive, dry_run=dry_run, overwrite=overwrite)
     for line in import_lines(result, dry_run=dry_run):
         console.print(line, soft_wrap=True)
@@ -179,10 +189,13 @@ def import_(
     dry_run: DryRunOption = False,
     overwrite: OverwriteOption = False,
     via: ViaOption = None,
+    break_lock: BreakLockOption = False,
     json_output: JsonOption = False,
 ) -> None:
     """Import an archive: each entry with its index in one transaction; idempotent.
 
+    Holds the environment's lock while it writes (a run of up, down or rotate-token holding it
+    → exit 11); --dry-run takes none.
     Example: mathvisuals data import --env staging prod.jsonl.gz --dry-run
     """
     from mathvisuals.model.archive import read_archive
@@ -191,7 +204,13 @@ def import_(
     with wiring.session(env, config, target) as s:
         console = Console(file=s.console.file, quiet=json_output)
         result = run_import(
-            s, archive, dry_run=dry_run, overwrite=overwrite, console=console, via=via
+            s,
+            archive,
+            dry_run=dry_run,
+            overwrite=overwrite,
+            console=console,
+            via=via,
+            break_lock=break_lock,
         )
         if json_output:
             render.emit_json(
@@ -262,9 +281,12 @@ def copy(
     dry_run: DryRunOption = False,
     overwrite: OverwriteOption = False,
     via: ViaOption = None,
+    break_lock: BreakLockOption = False,
     json_output: JsonOption = False,
 ) -> None:
     """Export one environment, import the archive into another, then verify it.
+
+    The import holds the target environment's lock (exit 11 while another run holds it).
 
     Example: mathvisuals data copy --from-env prod --to-env staging --out prod.jsonl.gz
     """
@@ -275,7 +297,15 @@ def copy(
                 s.console.print(line, soft_wrap=True)
     with wiring.session(to_env, None, target) as s:
         console = Console(file=s.console.file, quiet=json_output)
-        run_import(s, result.path, dry_run=dry_run, overwrite=overwrite, console=console, via=via)
+        run_import(
+            s,
+            result.path,
+            dry_run=dry_run,
+            overwrite=overwrite,
+            console=console,
+            via=via,
+            break_lock=break_lock,
+        )
         if not dry_run:
             _raise_if_different(to_env, run_verify(s, result.path, console, via))
     if json_output:

@@ -66,6 +66,9 @@ TargetOption = Annotated[
         show_default=False,
     ),
 ]
+BreakLockOption = Annotated[
+    bool, typer.Option("--break-lock", help="Take the environment lock held by a dead run.")
+]
 JsonOption = Annotated[
     bool, typer.Option("--json", help="One JSON object on stdout (docs/cli-json.md).")
 ]

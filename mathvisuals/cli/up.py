@@ -9,7 +9,13 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from mathvisuals.cli import render, wiring
-from mathvisuals.cli.options import ConfigOption, EnvOption, JsonOption, TargetOption
+from mathvisuals.cli.options import (
+    BreakLockOption,
+    ConfigOption,
+    EnvOption,
+    JsonOption,
+    TargetOption,
+)
 from mathvisuals.cli.workdir import user_path
 from mathvisuals.deploy.model import Flags
 
@@ -32,9 +38,6 @@ ForceRecreateData = Annotated[
     bool, typer.Option("--force-recreate-data", help="Delete and recreate a failed data stack.")
 ]
 NoVerify = Annotated[bool, typer.Option("--no-verify", help="Skip verify after deploying.")]
-BreakLock = Annotated[
-    bool, typer.Option("--break-lock", help="Take the environment lock held by a dead run.")
-]
 NewEnvironment = Annotated[
     bool,
     typer.Option(
@@ -83,7 +86,7 @@ def up(
     force_recreate_data: ForceRecreateData = False,
     skip_resources: SkipResources = "",
     no_verify: NoVerify = False,
-    break_lock: BreakLock = False,
+    break_lock: BreakLockOption = False,
     new_environment: NewEnvironment = False,
     no_backup: NoBackup = False,
     plan_file: PlanFile = None,

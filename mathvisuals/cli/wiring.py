@@ -193,6 +193,18 @@ def _session(
         reporter.stop()
 
 
+@contextmanager
+def env_lock(s: Session, *, break_lock: bool) -> Iterator[None]:
+    """The environment's lock (deploy.md §5.10) around a command that writes data outside a
+    deployment (``data import``): it cannot interleave with ``up``, ``down`` or a rotation."""
+    lock = s.profile.lock(s.config, s.gateways.artifacts, state_dir())
+    lock.acquire(break_lock=break_lock)
+    try:
+        yield
+    finally:
+        lock.release()
+
+
 def sandbox_running() -> bool:
     """Whether the sandbox's processes answer (read from its state file; starts nothing)."""
     from mathvisuals.sandbox.sandbox import Sandbox

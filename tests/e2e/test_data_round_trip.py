@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import gzip
 import json
+import socket
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -111,7 +114,18 @@ def test_data_round_trip_through_down_and_up(runs: Runs, state: Path, tmp_path: 
     runs("data", "verify", str(archive), expect=8)
     runs("data", "import", str(archive), "--dry-run")
     assert keyspace(state) == {}
-    runs("data", "import", str(archive))
+    # While another run holds the environment's lock, an import writes nothing (exit 11).
+    lock = state / "locks" / "local.lock"
+    with subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"]) as other:
+        try:
+            holder = f"{socket.gethostname()}:{other.pid}"
+            lock.write_text(json.dumps({"holder": holder, "expires": 4e9}))
+            runs("data", "import", str(archive), expect=11)
+            assert keyspace(state) == {} and holder in lock.read_text()
+        finally:
+            other.kill()
+    runs("data", "import", str(archive))  # the holder is gone: its lock no longer blocks
+    assert not lock.exists()
     assert keyspace(state) == before  # every key, type and byte
     runs("data", "verify", str(archive))
     again = runs("data", "import", str(archive), "--json")
