@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import errno
 import gc
 import signal
+import socket
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -16,7 +18,7 @@ if TYPE_CHECKING:
 
 def serve(
     host: Annotated[str, typer.Option(help="Interface to bind (loopback).")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="TCP port to listen on.")] = 8080,
+    port: Annotated[int, typer.Option(min=1, max=65535, help="TCP port to listen on.")] = 8080,
     with_redis: Annotated[
         bool,
         typer.Option(
@@ -84,12 +86,14 @@ def serve(
             raise typer.BadParameter(
                 "--header-timeout/--body-timeout other than 10/30 need one process: drop --workers"
             )
+        listening_socket(host, port).close()  # a clear error now, not one per worker
         typer.echo(
             f"serving the API at http://{host}:{port}/api/health ({workers} workers)", err=True
         )
         # Each worker process builds its own app (and Redis pool) from the environment.
         uvicorn.run("mathvisuals.cli.serve:app_from_env", factory=True, workers=workers, **options)
         return
+    listening = listening_socket(host, port)  # before anything starts or says it serves
     server = None
     overrides: dict[str, str] = {}
     if with_redis:
@@ -104,10 +108,38 @@ def serve(
         gc.freeze()
         mode = "kv" if overrides or Settings.from_env().redis.mode == "kv" else "memory"
         typer.echo(f"serving the API at http://{host}:{port}/api/health (mode: {mode})", err=True)
-        uvicorn.run(application, **options)
+        served = uvicorn.Server(uvicorn.Config(application, **options))
+        served.run(sockets=[listening])
+        if not served.started:
+            raise typer.Exit(1)  # uvicorn has said why (its startup error)
     finally:
+        listening.close()
         if server is not None:
             server.stop()
+
+
+def listening_socket(host: str, port: int) -> socket.socket:
+    """The bound socket the server will accept on; one clear line when it cannot be bound."""
+    from mathvisuals.deploy.errors import UsageError
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            hint = "pick another --port, or stop what listens there"
+        elif exc.errno == errno.EACCES:
+            hint = "pick a --port above 1023, or run with the right to bind it"
+        else:
+            hint = "--host must be an address of this machine, e.g. 127.0.0.1"
+        raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror or exc}").with_hint(
+            hint
+        ) from None
+    sock.set_inheritable(True)
+    return sock
 
 
 def app_from_env() -> Starlette:

@@ -126,3 +126,38 @@ def test_outage_answers_503_fast_and_recovers_without_restart(
     api.stop()
     log = (tmp_path / "api.log").read_text()
     assert '"event":"redis.error"' in log and '"error_class":"CONNECTION"' in log
+
+
+def serve_refusal(*args: str) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("REDIS_")}
+    return subprocess.run(
+        [sys.executable, "-m", "mathvisuals", "serve", *args],
+        env=clean, capture_output=True, text=True, timeout=30, check=False,
+    )  # fmt: skip
+
+
+def test_a_busy_port_is_one_line_and_exit_2_before_it_says_serving(tmp_path: Path) -> None:
+    api = ApiProcess({}, tmp_path / "api.log")
+    try:
+        done = serve_refusal("--port", str(api.port))
+    finally:
+        api.stop()
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.strip().splitlines()[-1] == (
+        f"error: cannot listen on 127.0.0.1:{api.port}: Address already in use "
+        "(hint: pick another --port, or stop what listens there)"
+    )
+    assert "serving the API" not in done.stderr and "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (("--port", "99999"), "'--port'"),  # out of range: refused, not served for ever
+        (("--host", "192.0.2.1"), "--host must be an address of this machine"),
+    ],
+)
+def test_an_address_that_cannot_be_bound_is_refused(args: tuple[str, ...], says: str) -> None:
+    done = serve_refusal(*(args if "--port" in args else (*args, "--port", str(free_port()))))
+    assert done.returncode == 2, done.stderr
+    assert says in done.stderr and "serving the API" not in done.stderr
