@@ -19,6 +19,7 @@ from mathvisuals.cli.options import (
     JsonOption,
     TargetOption,
 )
+from mathvisuals.cli.workdir import out_file, user_path
 from mathvisuals.deploy.errors import RefusedError, VerificationError
 
 if TYPE_CHECKING:
@@ -27,9 +28,17 @@ if TYPE_CHECKING:
 
 OutOption = Annotated[
     Path | None,
-    typer.Option("--out", "-o", help="Archive to write (default: ./<env>-<UTC time>.jsonl.gz)."),
+    typer.Option(
+        "--out",
+        "-o",
+        callback=out_file,
+        metavar="FILE",
+        help="Archive to write (default: ./<env>-<UTC time>.jsonl.gz).",
+    ),
 ]
-ArchiveArg = Annotated[Path, typer.Argument(help="An archive written by `data export`.")]
+ArchiveArg = Annotated[
+    Path, typer.Argument(callback=user_path, help="An archive written by `data export`.")
+]
 DryRunOption = Annotated[
     bool, typer.Option("--dry-run", help="Show what would change; write nothing.")
 ]

@@ -11,13 +11,13 @@ import typer
 
 from mathvisuals.cli import render, wiring
 from mathvisuals.cli.options import ConfigOption, EnvOption, JsonOption, TargetOption
-from mathvisuals.cli.workdir import user_path
+from mathvisuals.cli.workdir import out_file
 from mathvisuals.deploy.errors import DeploymentFailedError
 
 OutOption = Annotated[
     Path | None,
     typer.Option(
-        "--out", "-o", callback=user_path, metavar="FILE", help="Also copy the zip to this file."
+        "--out", "-o", callback=out_file, metavar="FILE", help="Also copy the zip to this file."
     ),
 ]
 

@@ -9,7 +9,7 @@ import typer
 
 from mathvisuals.cli import render, wiring
 from mathvisuals.cli.options import ConfigOption, EnvOption, JsonOption, TargetOption
-from mathvisuals.cli.workdir import user_path
+from mathvisuals.cli.workdir import out_file
 from mathvisuals.deploy.model import Flags
 
 
@@ -29,7 +29,7 @@ def plan(
         Path | None,
         typer.Option(
             "--out",
-            callback=user_path,
+            callback=out_file,
             metavar="FILE",
             help="Save what the plan showed (change sets, template and parameter digests) "
             "for up --plan FILE.",

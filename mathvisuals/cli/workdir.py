@@ -10,6 +10,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import typer
+
 from mathvisuals.settings import anchor_operator_paths
 
 MARKER = Path("infra", "environments")
@@ -43,3 +45,17 @@ def user_path(value: Path | None) -> Path | None:
     if value is None or value.is_absolute() or _origin is None:
         return value
     return _origin / value
+
+
+def out_file(value: Path | None) -> Path | None:
+    """An ``--out FILE`` as typed (see :func:`user_path`), refused before any work is done when
+    it names a folder or lies in one that cannot be written (missing folders are created)."""
+    path = user_path(value)
+    if path is None:
+        return None
+    if path.is_dir():
+        raise typer.BadParameter(f"{value} is a folder: name a file in it")
+    existing = next((folder for folder in path.parents if folder.exists()), None)
+    if existing is not None and not (existing.is_dir() and os.access(existing, os.W_OK | os.X_OK)):
+        raise typer.BadParameter(f"cannot write {value}: {existing} is not a writable folder")
+    return path

@@ -88,3 +88,36 @@ def test_the_file_names_its_target_and_the_option_must_agree() -> None:
     )
     assert resolve_target("local", unnamed, prod).name == "local"  # a file that names none
     assert resolve_target(None, unnamed, prod).name == "aws"
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("plan", "--env", "prod"),
+        ("data", "export", "--env", "prod"),
+        ("data", "copy", "--from-env", "prod", "--to-env", "local"),
+        ("package", "--env", "prod"),
+    ],
+)
+def test_an_out_that_cannot_be_written_is_refused_before_any_work(
+    tmp_path: Path, command: tuple[str, ...]
+) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    for out, says in ((tmp_path, "is a folder"), (blocker / "x", "is not a writable folder")):
+        done = cli(*command, "--out", str(out), cwd=ROOT)
+        assert done.returncode == 2, done.stderr
+        (line,) = [x for x in done.stderr.splitlines() if x.strip()]
+        assert line.startswith("error: Invalid value for '--out'") and says in line
+
+
+def test_a_relative_archive_is_read_where_the_command_was_typed() -> None:
+    here = ROOT / "docs"
+    archive = here / f".test-archive-{os.getpid()}.jsonl.gz"
+    archive.write_bytes(b"not gzip")
+    try:
+        done = cli("data", "verify", "--env", "local", archive.name, cwd=here)
+    finally:
+        archive.unlink()
+    assert done.returncode == 8  # read (and found damaged) in docs/, not looked for in the root
+    assert "no such file" not in done.stderr and "not a gzip" in done.stderr.lower()
