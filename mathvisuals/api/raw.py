@@ -13,8 +13,8 @@ from starlette.responses import Response
 
 from mathvisuals.api.http import Exchange, json_response
 from mathvisuals.model.jsuri import decode_uri_component
-from mathvisuals.model.paths import normalize_slug
-from mathvisuals.model.svg import AssetFormat, png_data_url, raw_descriptor
+from mathvisuals.model.paths import is_reserved, normalize_slug
+from mathvisuals.model.svg import AssetFormat, archive_alias, png_data_url, raw_descriptor
 from mathvisuals.store.base import CorruptValueError, Store, StoreUnavailableError
 from mathvisuals.store.svg import FigureAssetReader, SvgRepository
 
@@ -38,9 +38,10 @@ class _Kind:
     header_stem: str
     error: str
     reader: Callable[[Store], _Reader]
+    alias: Callable[[str], str | None] | None = None  # a second name, looked up on a miss
 
 
-SVG = _Kind("/api/svg/raw/", "X-Svg", "Failed to load SVG", SvgRepository)
+SVG = _Kind("/api/svg/raw/", "X-Svg", "Failed to load SVG", SvgRepository, archive_alias)
 FIGURE = _Kind(
     "/api/figure-library/raw/", "X-Figure-Library", "Failed to load figure asset", FigureAssetReader
 )
@@ -159,7 +160,12 @@ async def _serve(ex: Exchange, kind: _Kind) -> Response:
         return json_response({"error": "Method Not Allowed"}, 405, {"Allow": ALLOW})
     slug, fmt = found
     try:
-        entry = await kind.reader(ex.ctx.store).peek(slug)
+        reader = kind.reader(ex.ctx.store)
+        entry = await reader.peek(slug)
+        alias = kind.alias(slug) if entry is None and kind.alias is not None else None
+        if alias is not None and not is_reserved(alias):
+            entry = await reader.peek(alias)
+            slug = alias if entry is not None else slug
         content = _content(entry, fmt) if entry is not None else None
     except StoreUnavailableError as exc:
         ex.unavailable(exc)

@@ -68,12 +68,30 @@ def png_dimension(value: object) -> int | None:
     return rounded if rounded > 0 else None
 
 
+ARCHIVE_PREFIX = "bildearkiv/"
+
+
 def svg_url(asset_slug: str) -> str:
     """`/bildearkiv/<assetSlug>`; a slug already under `bildearkiv/` becomes `/<slug>`."""
     trimmed = asset_slug.lstrip("/")
-    if trimmed.startswith("bildearkiv/"):
+    if trimmed.startswith(ARCHIVE_PREFIX):
         return "/" + trimmed
-    return "/bildearkiv/" + trimmed
+    return "/" + ARCHIVE_PREFIX + trimmed
+
+
+def archive_alias(base_slug: str) -> str | None:
+    """The other name an archived SVG is asked for by, tried when its own name finds nothing.
+
+    The archive page turns an entry's URL ``/bildearkiv/<slug>`` into
+    ``/api/svg/raw?path=bildearkiv/<slug>`` (upstream ``svg-arkiv.js``), keeping the prefix;
+    and an entry whose slug starts with ``bildearkiv/`` gets that URL without the prefix
+    doubled (:func:`svg_url`), which the friendly-URL rewrite then strips. Either way the
+    page would show a broken image; a miss under one name looks under the other.
+    """
+    if base_slug.startswith(ARCHIVE_PREFIX):
+        rest = base_slug[len(ARCHIVE_PREFIX) :]
+        return rest or None
+    return ARCHIVE_PREFIX + base_slug
 
 
 def figure_asset_url(asset_slug: str) -> str:

@@ -272,6 +272,31 @@ def test_friendly_urls(client: TestClient) -> None:
         assert response.status_code == 404 and response.json() == {"error": "Not Found"}
 
 
+def test_the_archive_pages_urls_find_their_entry(client: TestClient) -> None:
+    """svg-arkiv.js asks for ``/api/svg/raw?path=bildearkiv/<slug>`` (the entry's URL with its
+    prefix kept); an entry stored under ``bildearkiv/`` is linked without the prefix doubled."""
+    star(client)
+    entry = client.get("/api/svg?slug=icons/star%20shape").json()
+    for fmt, body in (("svg", STAR.encode()), ("png", PNG_BYTES)):
+        path = entry["urls"][fmt].lstrip("/")  # bildearkiv/icons/star%20shape.<fmt>
+        got = client.get("/api/svg/raw", params={"path": path, "format": fmt})
+        assert got.status_code == 200 and got.content == body
+        assert got.headers["x-svg-slug"] == "icons/star%20shape"
+    post(client, "bildearkiv/inside", svg="<svg>in</svg>")
+    inside = client.get("/api/svg?slug=bildearkiv/inside").json()
+    assert inside["urls"]["svg"] == "/bildearkiv/inside.svg"  # §9.2
+    got = client.get(inside["urls"]["svg"])  # rewritten to path=/inside.svg
+    assert got.status_code == 200 and got.content == b"<svg>in</svg>"
+    assert got.headers["x-svg-slug"] == "bildearkiv/inside"
+    # The name asked for wins over its alias; a miss under both names stays 404.
+    post(client, "inside", svg="<svg>out</svg>")
+    assert client.get("/bildearkiv/inside.svg").content == b"<svg>out</svg>"
+    assert client.get("/api/svg/raw?path=bildearkiv/inside.svg").content == b"<svg>in</svg>"
+    for url in ("/api/svg/raw?path=bildearkiv/missing.svg", "/api/svg/raw?path=bildearkiv/",
+                "/api/svg/raw?path=bildearkiv/__slugs__.svg"):  # fmt: skip
+        assert_not_found(client.get(url))
+
+
 # Upstream-shaped data, corrupt values, outages -----------------------------------------------
 
 
