@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -66,7 +66,9 @@ ViaOption = Annotated[
 SHOWN = 20  # keys listed per area and kind; the JSON output lists all
 
 
-def transfer(s: wiring.Session, via: str | None) -> DataTransfer:
+def transfer(
+    s: wiring.Session, via: str | None, progress: Callable[[str], None] | None = None
+) -> DataTransfer:
     from mathvisuals.deploy.data import DataTransfer
 
     pages = via or s.profile.data_pages
@@ -79,7 +81,15 @@ def transfer(s: wiring.Session, via: str | None) -> DataTransfer:
         env=s.config.name,
         region=s.config.env.region,
         via="s3" if pages == "s3" else "inline",
+        progress=progress,
     )
+
+
+@contextlib.contextmanager
+def spinner(console: Console, doing: str) -> Iterator[Callable[[str], None]]:
+    """A live status line for long work; the function it yields adds how far it has come."""
+    with console.status(doing) as status:
+        yield lambda line: status.update(f"{doing}: {line}")
 
 
 def default_out(env: str) -> Path:
@@ -95,8 +105,9 @@ def run_export(s: wiring.Session, out: Path | None, via: str | None) -> ExportRe
     from mathvisuals.model.clock import iso_now
 
     target = out or default_out(s.config.name)
-    with s.console.status(f"exporting {s.config.name} through {s.config.api.function_name}"):
-        result = transfer(s, via).export(target, app_version=__version__, now=iso_now())
+    doing = f"exporting {s.config.name} through {s.config.api.function_name}"
+    with spinner(s.console, doing) as progress:
+        result = transfer(s, via, progress).export(target, app_version=__version__, now=iso_now())
     record_export(wiring.state_dir(), result, time.time())
     return result
 
@@ -178,8 +189,8 @@ def run_import(
 ) -> ImportResult:
     # A dry run writes nothing, so it takes no lock and may run beside a deployment.
     held = contextlib.nullcontext() if dry_run else wiring.env_lock(s, break_lock=break_lock)
-    with held, console.status(f"importing {archive} into {s.config.name}"):
-        result = transfer(s, via).import_(archive, dry_run=dry_run, overwrite=overwrite)
+    with held, spinner(console, f"importing {archive} into {s.config.name}") as progress:
+        result = transfer(s, via, progress).import_(archive, dry_run=dry_run, overwrite=overwrite)
     for line in import_lines(result, dry_run=dry_run):
         console.print(line, soft_wrap=True)
     if result.count("refused") and not dry_run:

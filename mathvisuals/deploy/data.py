@@ -71,8 +71,10 @@ class DataTransfer:
         page_keys: int = PAGE_KEYS,
         via: Via = "s3",
         clock: Callable[[], float] = time.monotonic,
+        progress: Callable[[str], None] | None = None,
     ) -> None:
         self._functions, self._artifacts = functions, artifacts
+        self._progress = progress or (lambda _line: None)  # one line per page, for a spinner
         self.function_name, self.bucket, self.env, self.region = function_name, bucket, env, region
         self.page_keys = page_keys
         self.via = via
@@ -153,6 +155,10 @@ class DataTransfer:
                 spool.add_lines(fresh)
                 pages += 1
                 outside += int(answer.get("outside_schema", 0))
+                self._progress(
+                    f"page {pages}: {len(seen):,} keys, {spool.bytes / 1e6:.1f} MB so far"
+                )
+            self._progress(f"{len(seen):,} keys read; checking which changed meanwhile")
             changed.update(changed_keys(seen, self.digests()))
             manifest = Manifest(app_version, self.env, self.region, now)
             manifest.changed_during_export = sorted(changed)
@@ -200,6 +206,7 @@ class DataTransfer:
             result.pages += 1
             result.keys += len(page)
             result.bytes += sum(e.size() for e in page)
+            self._progress(f"page {result.pages}: {result.keys:,} of {len(entries):,} keys")
         result.seconds = self._clock() - started
         return result
 

@@ -104,12 +104,37 @@ def artifacts() -> Iterator[UrlArtifacts]:
 
 
 def transfer(
-    app: LambdaApp, artifacts: UrlArtifacts, before: Any = None, via: Any = "s3"
+    app: LambdaApp,
+    artifacts: UrlArtifacts,
+    before: Any = None,
+    via: Any = "s3",
+    progress: Any = None,
 ) -> DataTransfer:
     return DataTransfer(
         HandlerFunctions(app, before), artifacts, function_name="fn", bucket="b", env="test",
-        region="eu-west-1", page_keys=20, via=via,
+        region="eu-west-1", page_keys=20, via=via, progress=progress,
     )  # fmt: skip
+
+
+def test_progress_is_told_after_every_page(
+    app: LambdaApp, client: Any, artifacts: UrlArtifacts, tmp_path: Path
+) -> None:
+    for i in range(70):
+        client.set(f"svg:s{i}", f'{{"slug":"s{i}"}}')
+    out = tmp_path / "a.jsonl.gz"
+    lines: list[str] = []
+    result = transfer(app, artifacts, progress=lines.append).export(
+        out, app_version="0.1.0", now="2026-01-01T00:00:00.000Z"
+    )
+    assert len(lines) == result.pages + 1 and lines[0].startswith("page 1: ")
+    assert lines[-2].startswith(f"page {result.pages}: 70 keys, ")
+    assert lines[-1] == "70 keys read; checking which changed meanwhile"
+    client.flushall()
+    told: list[str] = []
+    done = transfer(app, artifacts, progress=told.append).import_(
+        out, dry_run=False, overwrite=False
+    )
+    assert told and len(told) == done.pages and told[-1] == f"page {done.pages}: 70 of 70 keys"
 
 
 @pytest.mark.parametrize("via", ["s3", "inline"])
