@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
@@ -53,6 +54,19 @@ def run(config: EnvironmentConfig, **flags: bool) -> bootstrap.BootstrapResult:
     )
 
 
+def role_statements(iam: Any, role: str) -> list[dict[str, Any]]:
+    """Every statement of the managed policies attached to ``role``, as IAM holds them."""
+    statements: list[dict[str, Any]] = []
+    for attached in iam.list_attached_role_policies(RoleName=role)["AttachedPolicies"]:
+        policy = iam.get_policy(PolicyArn=attached["PolicyArn"])["Policy"]
+        version = iam.get_policy_version(
+            PolicyArn=attached["PolicyArn"], VersionId=policy["DefaultVersionId"]
+        )["PolicyVersion"]["Document"]
+        document = json.loads(version) if isinstance(version, str) else version
+        statements += document["Statement"]
+    return statements
+
+
 # moto's CloudFormation has no AWS::S3::BucketPolicy (it skips it with this warning); the TLS-only
 # policy is held by check's MV300 instead (tests/deploy/test_permissions.py).
 @pytest.mark.filterwarnings("ignore:Tried to parse AWS..S3..BucketPolicy")
@@ -72,16 +86,7 @@ def test_bootstrap_creates_the_bucket_and_the_role_then_converges(
         "token.actions.githubusercontent.com:aud": "sts.amazonaws.com",
         "token.actions.githubusercontent.com:sub": "repo:lyngner/math_visuals:environment:prod",
     }
-    statements = []
-    for attached in iam.list_attached_role_policies(RoleName="math-visuals-deploy-prod")[
-        "AttachedPolicies"
-    ]:
-        policy = iam.get_policy(PolicyArn=attached["PolicyArn"])["Policy"]
-        version = iam.get_policy_version(
-            PolicyArn=attached["PolicyArn"], VersionId=policy["DefaultVersionId"]
-        )["PolicyVersion"]["Document"]
-        document = json.loads(version) if isinstance(version, str) else version
-        statements += document["Statement"]
+    statements = role_statements(iam, "math-visuals-deploy-prod")
     assert permissions.uncovered(prod, statements) == []
     # moto's CloudFormation creates the bucket but drops versioning, the public access block and
     # the lifecycle; check's MV300 and cfn-lint's schema validation hold those properties.

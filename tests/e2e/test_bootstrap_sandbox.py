@@ -19,6 +19,7 @@ import pytest
 
 from mathvisuals.deploy.config import load_config
 from mathvisuals.deploy.permissions import policy_statements, uncovered
+from tests.deploy.test_bootstrap import role_statements
 from tests.e2e.test_local_workflow import Runs, aws, runs, state  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.timeout(900)
@@ -59,14 +60,7 @@ def test_bootstrap_then_up_on_the_sandbox(runs: Runs, state: Path, tmp_path: Pat
         "token.actions.githubusercontent.com:aud": "sts.amazonaws.com",
         "token.actions.githubusercontent.com:sub": f"repo:{REPOSITORY}:environment:local",
     }
-    landed: list[dict[str, Any]] = []
-    for attached in iam.list_attached_role_policies(RoleName=ROLE)["AttachedPolicies"]:
-        policy = iam.get_policy(PolicyArn=attached["PolicyArn"])["Policy"]
-        version = iam.get_policy_version(
-            PolicyArn=policy["Arn"], VersionId=policy["DefaultVersionId"]
-        )["PolicyVersion"]["Document"]
-        document = json.loads(version) if isinstance(version, str) else version
-        landed += document["Statement"]
+    landed = role_statements(iam, ROLE)
     loaded = load_config(config)
     assert uncovered(loaded, landed) == []  # every call the tool makes, as IAM holds it
     assert sorted(map(json.dumps, landed)) == sorted(map(json.dumps, policy_statements(loaded)))
