@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from collections.abc import Iterator
 from pathlib import Path
@@ -9,9 +10,11 @@ from pathlib import Path
 import pytest
 import redis
 
+from mathvisuals.api.lambda_handler import LambdaApp, build_handler
+from mathvisuals.logs import EventLog, MemorySink
 from mathvisuals.sandbox.certs import TlsFiles, make_tls_files
 from mathvisuals.sandbox.redis_server import RedisServer
-from mathvisuals.settings import RedisConfig, redis_config
+from mathvisuals.settings import RedisConfig, Settings, redis_config
 
 TESTS = Path(__file__).parent
 # The end-to-end and reliability scenarios (sandbox processes, fuzzing, soak, kills): the
@@ -85,3 +88,16 @@ def redis_env(redis_server: RedisServer) -> dict[str, str]:
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
+
+
+@pytest.fixture
+def kv_lambda(redis_env: dict[str, str]) -> Iterator[tuple[LambdaApp, MemorySink]]:
+    """The Lambda handler in kv mode against the test Redis, with its log kept in memory."""
+    sink = MemorySink()
+    handler = build_handler(Settings.from_env(redis_env), EventLog(sink))
+    yield handler, sink
+    # Mangum keeps a process-wide event loop; close the store on it, then the loop itself.
+    loop = asyncio.get_event_loop()
+    loop.run_until_complete(handler.app.state.ctx.store.aclose())
+    loop.close()
+    asyncio.set_event_loop(None)

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
 import base64
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from mathvisuals import jsonfmt
-from mathvisuals.api.lambda_handler import LambdaApp, adapt_event, build_handler, strip_stage
-from mathvisuals.logs import EventLog, MemorySink
-from mathvisuals.settings import Settings
+from mathvisuals.api.lambda_handler import LambdaApp, adapt_event, strip_stage
+from mathvisuals.logs import MemorySink
 
 
 class Context:
@@ -39,18 +36,6 @@ def event(method: str, raw_path: str, *, query: str = "", body: Any = None,
     return payload
 
 
-@pytest.fixture
-def lambda_app(redis_env: dict[str, str]) -> Iterator[tuple[LambdaApp, MemorySink]]:
-    sink = MemorySink()
-    handler = build_handler(Settings.from_env(redis_env), EventLog(sink))
-    yield handler, sink
-    # Mangum keeps a process-wide event loop; close the store on it, then the loop itself.
-    loop = asyncio.get_event_loop()
-    loop.run_until_complete(handler.app.state.ctx.store.aclose())
-    loop.close()
-    asyncio.set_event_loop(None)
-
-
 @pytest.mark.parametrize(
     ("path", "stage", "expected"),
     [
@@ -72,9 +57,9 @@ def test_adapt_event_defaults_method_and_uses_raw_path() -> None:
 
 
 def test_put_then_get_round_trip_through_redis(
-    lambda_app: tuple[LambdaApp, MemorySink],
+    kv_lambda: tuple[LambdaApp, MemorySink],
 ) -> None:
-    handler, sink = lambda_app
+    handler, sink = kv_lambda
     body = {"examples": [{"title": "ø"}], "deletedProvided": []}
     put = handler(event("PUT", "/prod/api/examples", query="path=/Lambda", body=body), Context())
     assert put["statusCode"] == 200
@@ -96,16 +81,16 @@ def test_put_then_get_round_trip_through_redis(
     }
 
 
-def test_friendly_route_and_unknown_path(lambda_app: tuple[LambdaApp, MemorySink]) -> None:
-    handler, _ = lambda_app
+def test_friendly_route_and_unknown_path(kv_lambda: tuple[LambdaApp, MemorySink]) -> None:
+    handler, _ = kv_lambda
     missing = handler(event("GET", "/prod/bildearkiv/none.svg"), Context())
     assert missing["statusCode"] == 404
     unknown = handler(event("GET", "/prod/elsewhere"), Context())
     assert unknown["statusCode"] == 404 and jsonfmt.loads(unknown["body"]) == {"error": "Not Found"}
 
 
-def test_base64_body_is_decoded(lambda_app: tuple[LambdaApp, MemorySink]) -> None:
-    handler, _ = lambda_app
+def test_base64_body_is_decoded(kv_lambda: tuple[LambdaApp, MemorySink]) -> None:
+    handler, _ = kv_lambda
     raw = event("PUT", "/prod/api/examples", query="path=/b64")
     raw["body"] = base64.b64encode(b'{"examples":[],"deletedProvided":[]}').decode()
     raw["isBase64Encoded"] = True
@@ -119,10 +104,10 @@ def redis_port(handler: LambdaApp) -> int:
 
 
 def test_encoded_slug_segments_survive_the_gateway(
-    lambda_app: tuple[LambdaApp, MemorySink],
+    kv_lambda: tuple[LambdaApp, MemorySink],
 ) -> None:
     """``a%2Fb`` is one slug segment; decoding the path early would make it ``a/b``."""
-    handler, _ = lambda_app
+    handler, _ = kv_lambda
     png = "data:image/png;base64,iVBORw0KGgo="
     body = {"slug": "a%2Fb", "svg": "<svg/>", "png": png}
     assert handler(event("POST", "/prod/api/svg", body=body), Context())["statusCode"] == 200

@@ -742,17 +742,6 @@ def test_v8_unreadable_alarms_fail_only_v8(config: EnvironmentConfig) -> None:
 # The real API against the real TLS Redis --------------------------------------------------------
 
 
-@pytest.fixture
-def kv_lambda(redis_env: dict[str, str]) -> Iterator[tuple[LambdaApp, MemorySink]]:
-    sink = MemorySink()
-    handler = build_handler(Settings.from_env(redis_env), EventLog(sink))
-    yield handler, sink
-    loop = asyncio.get_event_loop()
-    loop.run_until_complete(handler.app.state.ctx.store.aclose())
-    loop.close()
-    asyncio.set_event_loop(None)
-
-
 def test_v5_and_v6_pass_against_the_real_api_in_kv_mode(
     config: EnvironmentConfig, kv_lambda: tuple[LambdaApp, MemorySink]
 ) -> None:
