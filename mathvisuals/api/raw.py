@@ -13,7 +13,7 @@ from starlette.responses import Response
 
 from mathvisuals.api.http import Exchange, json_response
 from mathvisuals.model.jsuri import decode_uri_component
-from mathvisuals.model.paths import is_reserved, normalize_slug
+from mathvisuals.model.paths import normalize_slug
 from mathvisuals.model.svg import AssetFormat, archive_alias, png_data_url, raw_descriptor
 from mathvisuals.store.base import CorruptValueError, Store, StoreUnavailableError
 from mathvisuals.store.svg import FigureAssetReader, SvgRepository
@@ -163,9 +163,10 @@ async def _serve(ex: Exchange, kind: _Kind) -> Response:
         reader = kind.reader(ex.ctx.store)
         entry = await reader.peek(slug)
         alias = kind.alias(slug) if entry is None and kind.alias is not None else None
-        if alias is not None and not is_reserved(alias):
+        if alias is not None:
             entry = await reader.peek(alias)
-            slug = alias if entry is not None else slug
+            if entry is not None:
+                slug = alias  # X-Svg-Slug names the entry served
         content = _content(entry, fmt) if entry is not None else None
     except StoreUnavailableError as exc:
         ex.unavailable(exc)

@@ -35,6 +35,7 @@ from mathvisuals.settings import deploy_environment
 if TYPE_CHECKING:
     from mathvisuals.deploy.artifact import Artifact
     from mathvisuals.deploy.live import Observed
+    from mathvisuals.deploy.locks import Lock
     from mathvisuals.deploy.orchestrator import PlanResult
     from mathvisuals.deploy.saved_plan import SavedPlan
     from mathvisuals.deploy.status import StatusReport
@@ -193,11 +194,16 @@ def _session(
         reporter.stop()
 
 
+def _lock(s: Session) -> Lock:
+    """The environment's one lock: an S3 object on AWS, a file in the state folder locally."""
+    return s.profile.lock(s.config, s.gateways.artifacts, state_dir())
+
+
 @contextmanager
 def env_lock(s: Session, *, break_lock: bool) -> Iterator[None]:
     """The environment's lock (deploy.md §5.10) around a command that writes data outside a
     deployment (``data import``): it cannot interleave with ``up``, ``down`` or a rotation."""
-    lock = s.profile.lock(s.config, s.gateways.artifacts, state_dir())
+    lock = _lock(s)
     lock.acquire(break_lock=break_lock)
     try:
         yield
@@ -272,7 +278,7 @@ def orchestrator(
         s.gateways,
         s.reporter,
         profile=profile,
-        lock=profile.lock(s.config, s.gateways.artifacts, state_dir()),
+        lock=_lock(s),
         break_lock=break_lock,
         # The sandbox's token seeds a new secret; a rotation needs a new token instead
         # (generated, or the one an operator put in MATHVISUALS_TOKEN_FILE).

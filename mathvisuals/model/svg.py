@@ -89,9 +89,10 @@ def archive_alias(base_slug: str) -> str | None:
     page would show a broken image; a miss under one name looks under the other.
     """
     if base_slug.startswith(ARCHIVE_PREFIX):
-        rest = base_slug[len(ARCHIVE_PREFIX) :]
-        return rest or None
-    return ARCHIVE_PREFIX + base_slug
+        alias = base_slug[len(ARCHIVE_PREFIX) :]
+    else:
+        alias = ARCHIVE_PREFIX + base_slug
+    return alias if alias and not is_reserved(alias) else None
 
 
 def figure_asset_url(asset_slug: str) -> str:

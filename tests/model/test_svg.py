@@ -14,6 +14,7 @@ from mathvisuals.model.svg import (
     NO_UPDATABLE_FIELDS,
     TITLE_NOT_STRING,
     apply_patch,
+    archive_alias,
     build_entry,
     figure_asset_url,
     is_png_data_url,
@@ -636,3 +637,16 @@ def test_raw_descriptor(candidate: object, fmt: object, expected: object) -> Non
 )
 def test_list_visible(entry: dict[str, Any], visible: bool) -> None:
     assert list_visible(entry) is visible
+
+
+@pytest.mark.parametrize(
+    ("slug", "alias"),
+    [
+        ("bildearkiv/icons/star%20shape", "icons/star%20shape"),  # the archive page's path=
+        ("inside", "bildearkiv/inside"),  # an entry stored under the prefix, linked without it
+        ("bildearkiv", "bildearkiv/bildearkiv"),
+        ("bildearkiv/__slugs__", None),  # FIX-H: never a reserved name
+    ],
+)
+def test_archive_alias_is_the_name_with_or_without_the_prefix(slug: str, alias: str | None) -> None:
+    assert archive_alias(slug) == alias
