@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import http.client
 import socket
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -65,3 +67,19 @@ def test_complete_requests_on_a_kept_alive_connection_are_not_cut(api: ApiProces
         for n in range(3):
             assert client.put(f"/api/examples?path=/k{n}", json=body).status_code == 200
         assert client.get("/api/examples").status_code == 200
+
+
+def test_an_idle_kept_alive_connection_outlives_a_clients_idle_expiry(api: ApiProcess) -> None:
+    """httpx drops idle connections after 5 s; were the server to drop them at 5 s too, a
+    request sent on one at that moment would be reset (the soak saw it)."""
+    connection = http.client.HTTPConnection("127.0.0.1", api.port, timeout=WAIT_S)
+    try:
+        connection.request("GET", "/api/health")
+        assert connection.getresponse().read() and connection.sock is not None
+        first = connection.sock.getsockname()
+        time.sleep(5.5)  # past httpx's keep-alive expiry and uvicorn's default
+        connection.request("GET", "/api/health")  # on the same socket: no reconnect
+        response = connection.getresponse()
+        assert response.status == 200 and connection.sock.getsockname() == first
+    finally:
+        connection.close()
