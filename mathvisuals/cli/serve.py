@@ -63,7 +63,8 @@ def serve(
     Reads the REDIS_* variables (REDIS_HOST or REDIS_ENDPOINT, REDIS_PORT, REDIS_PASSWORD,
     REDIS_TLS, REDIS_TLS_CA_FILE, or REDIS_URL) from the environment: fully configured means
     kv mode (Redis); none set means memory mode (nothing persists). Logs are JSON lines on
-    stdout. Half-sent requests time out (--header-timeout, --body-timeout).
+    stdout. Half-sent requests time out (--header-timeout, --body-timeout); an idle kept-alive
+    connection is closed after 30 s.
 
     Example: mathvisuals serve --port 8080 --header-timeout 5
     """
