@@ -21,11 +21,17 @@ def console(*, terminal: bool) -> tuple[Console, io.StringIO]:
     return Console(file=out, force_terminal=terminal, width=200, highlight=False), out
 
 
-NOW = datetime.now(UTC).isoformat()
+def now() -> str:
+    """Read when the event is made: the reporter skips events from before it started (less its
+    clock skew), so a time taken at import goes stale in a long test run."""
+    return datetime.now(UTC).isoformat()
 
 
-def events(count: int, when: str = NOW) -> list[StackEvent]:
-    return [StackEvent(when, f"Resource{n}", "AWS::X::Y", "CREATE_COMPLETE") for n in range(count)]
+def events(count: int, when: str | None = None) -> list[StackEvent]:
+    return [
+        StackEvent(when or now(), f"Resource{n}", "AWS::X::Y", "CREATE_COMPLETE")
+        for n in range(count)
+    ]
 
 
 @pytest.mark.parametrize("terminal", [False, True])
@@ -45,7 +51,7 @@ def test_a_stack_create_is_not_an_event_per_line(terminal: bool) -> None:
 def test_failed_events_are_printed_and_verbose_prints_all() -> None:
     shown, out = console(terminal=False)
     reporter = render.RichReporter(shown)
-    failed = StackEvent(NOW, "RedisGroup", "AWS::ElastiCache::ReplicationGroup", "CREATE_FAILED",
+    failed = StackEvent(now(), "RedisGroup", "AWS::ElastiCache::ReplicationGroup", "CREATE_FAILED",
                         "quota exceeded")  # fmt: skip
     reporter.event("math-visuals-data", events(1)[0])
     reporter.event("math-visuals-data", failed)
