@@ -32,6 +32,7 @@ class Result:
     rss_peak_kib: int
     cpu_ms: float  # server CPU time per request under load
     server: str = "uvicorn"
+    load_trips: float = 0.0  # Redis round trips per request under the load (reads coalesce)
 
     @property
     def row(self) -> str:
@@ -101,15 +102,20 @@ def run_scenarios(
             sampler = RssSampler(server)
             sampler.start()
             cpu = server.cpu_seconds()
+            commands = redis_stats.commandstats(client)
             load = wrk(server.base, scenario.requests, seconds)
             cpu = server.cpu_seconds() - cpu
             peak = sampler.stop()
+            redis_stats.quiesce(client)  # requests in flight when wrk stopped finish
+            commands = redis_stats.commandstats(client) - commands
             cycle = list(itertools.islice(itertools.cycle(scenario.requests), ROUND_TRIP_REQUESTS))
             trips = redis_stats.measure(client, functools.partial(send_all, server.port, cycle))
+            load_trips = redis_stats.under_load(commands, trips) / max(load.requests, 1)
             cpu_ms = cpu * 1000 / max(load.requests, 1)
             result = Result(
-                scenario, redis.name, workers, load, trips, idle, peak, cpu_ms, server_name
-            )
+                scenario, redis.name, workers, load, trips, idle, peak, cpu_ms, server_name,
+                round(load_trips, 3),
+            )  # fmt: skip
             print_result(result)
             results.append(result)
     finally:
@@ -124,6 +130,7 @@ def print_result(r: Result) -> None:
         f"  {r.label:<26} {r.redis:<5} {load.rps:>9,.0f} req/s  "
         f"p50 {load.p50_ms:6.2f} ms  p99 {load.p99_ms:6.2f} ms  cpu {r.cpu_ms:5.2f} ms/req  "
         f"errors {load.errors}  "
-        f"rss {r.rss_peak_kib / 1024:5.1f} MiB  round trips {r.round_trips.describe()}",
+        f"rss {r.rss_peak_kib / 1024:5.1f} MiB  round trips {r.round_trips.describe()}, "
+        f"{r.load_trips:g} under load",
         flush=True,
     )

@@ -90,6 +90,17 @@ class RoundTrips:
         return f"{self.per_request:g} ({shown})" if shown else f"{self.per_request:g}"
 
 
+def under_load(delta: Counter[str], sequential: RoundTrips) -> int:
+    """Round trips in ``delta`` (commandstats over a load), counting only what the requests
+    send themselves as ``sequential`` (MONITOR-checked) found it, and MGET beside GET:
+    concurrent reads leave together as one MGET (store/coalesce.py). What scripts run on
+    the server is not a round trip."""
+    sent = {name for name in sequential.commands if name not in QUEUED}
+    if "get" in sent:
+        sent.add("mget")
+    return sum(calls for name, calls in delta.items() if name in sent)
+
+
 def _listed(counts: dict[str, float]) -> str:
     return " + ".join(
         name.upper() + (f"×{calls:g}" if calls != 1 else "") for name, calls in counts.items()

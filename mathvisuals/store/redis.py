@@ -36,6 +36,7 @@ from mathvisuals.store.base import (
     T,
     Update,
 )
+from mathvisuals.store.coalesce import Coalescer
 
 CONNECT_TIMEOUT_S = 2.0
 COMMAND_TIMEOUT_S = 2.0
@@ -46,6 +47,8 @@ MAX_CONNECTIONS = 100
 POOL_WAIT_S = 5.0
 POOL_EXHAUSTED = "No connection available."
 LOCK_STRIPES = 64
+# Reads in flight at once before concurrent ones queue and leave as one batch (store/coalesce.py).
+READS_IN_FLIGHT = 2
 # Indexes (KEYS) and their key prefixes (ARGV) listed in one round trip: each index's members,
 # then the values of ``prefix .. member`` in member order (false when missing). MGET goes in
 # chunks because Lua's unpack is limited to a few thousand values. The value keys are not
@@ -132,6 +135,10 @@ class RedisStore:
         self._client: Any = None
         self._list_script: Any = None
         self._locks = [asyncio.Lock() for _ in range(LOCK_STRIPES)]
+        self._reads: Coalescer[str, str | None] = Coalescer(self._get_now, limit=READS_IN_FLIGHT)
+        self._lists: Coalescer[tuple[str, str], list[tuple[str, str | None]]] = Coalescer(
+            self._list_now, limit=READS_IN_FLIGHT
+        )
 
     def _redis(self) -> Any:
         if self._client is None:
@@ -202,11 +209,14 @@ class RedisStore:
     async def get(self, keys: Sequence[str]) -> list[str | None]:
         if not keys:
             return []
+        return await self._reads.fetch(keys)
+
+    async def _get_now(self, keys: list[str]) -> list[str | None]:
         if len(keys) == 1:
             async with self._mapped("get"):
                 return [await self._redis().get(keys[0])]
         async with self._mapped("mget"):
-            return list(await self._redis().mget(list(keys)))
+            return list(await self._redis().mget(keys))
 
     async def smembers(self, key: str) -> set[str]:
         async with self._mapped("smembers"):
@@ -219,6 +229,11 @@ class RedisStore:
     async def list_indexes(
         self, indexes: Sequence[tuple[str, str]]
     ) -> list[list[tuple[str, str | None]]]:
+        if not indexes:
+            return []
+        return await self._lists.fetch(indexes)
+
+    async def _list_now(self, indexes: list[tuple[str, str]]) -> list[list[tuple[str, str | None]]]:
         if self._list_script is None:
             self._list_script = self._redis().register_script(LIST_SCRIPT)
         async with self._mapped("evalsha"):
