@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sys
 from collections.abc import Callable
 from contextvars import ContextVar
@@ -20,6 +21,32 @@ def _stdout_sink(line: str) -> None:
     stream: TextIO = sys.stdout
     stream.write(line + "\n")
     stream.flush()
+
+
+_flush_due = False
+
+
+def _flush_stdout() -> None:
+    global _flush_due
+    _flush_due = False
+    sys.stdout.flush()
+
+
+def turn_buffered_stdout_sink(line: str) -> None:
+    """Lines written in one event-loop turn leave in one write, at the turn's end (``serve``:
+    one system call for many requests under load). Outside a loop each line is flushed; in
+    Lambda, which freezes the process once it has answered, :func:`_stdout_sink` is used."""
+    global _flush_due
+    sys.stdout.write(line + "\n")
+    if _flush_due:
+        return
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        sys.stdout.flush()
+        return
+    _flush_due = True
+    loop.call_soon(_flush_stdout)
 
 
 class EventLog:

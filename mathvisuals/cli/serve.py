@@ -72,6 +72,7 @@ def serve(
 
     from mathvisuals.api.startup import build_app
     from mathvisuals.cli.serve_protocol import DeadlineHttpToolsProtocol, deadline_protocol
+    from mathvisuals.logs import EventLog, turn_buffered_stdout_sink
     from mathvisuals.settings import Settings
 
     # uvloop and httptools (with read deadlines, which uvicorn lacks): the fastest loop and
@@ -113,7 +114,8 @@ def serve(
     # ``finally`` below stop the local redis-server instead of orphaning it.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
-        application = build_app(Settings.from_env(overrides=overrides))
+        log = EventLog(turn_buffered_stdout_sink)
+        application = build_app(Settings.from_env(overrides=overrides), log)
         gc.freeze()
         mode = "kv" if overrides or Settings.from_env().redis.mode == "kv" else "memory"
         typer.echo(f"serving the API at http://{host}:{port}/api/health (mode: {mode})", err=True)
@@ -154,8 +156,9 @@ def listening_socket(host: str, port: int) -> socket.socket:
 def app_from_env() -> Starlette:
     """The app factory each ``serve --workers`` process calls."""
     from mathvisuals.api.startup import build_app
+    from mathvisuals.logs import EventLog, turn_buffered_stdout_sink
     from mathvisuals.settings import Settings
 
-    application = build_app(Settings.from_env())
+    application = build_app(Settings.from_env(), EventLog(turn_buffered_stdout_sink))
     gc.freeze()
     return application

@@ -6,6 +6,9 @@ for ever. Here a request's line and headers must arrive within ``header_timeout`
 connection opening (or of the request's first byte on a kept-alive connection), and its body
 within ``body_timeout`` of the headers. A late header gets ``408`` and the connection is
 closed; a late body closes the connection (the handler sees a disconnect).
+
+uvicorn writes a response's status line and headers, then its body, each with its own send
+system call; here what one loop turn writes to a connection leaves as one send.
 """
 
 from __future__ import annotations
@@ -25,6 +28,36 @@ TIMEOUT_RESPONSE = (
     b"content-length: " + str(len(_TIMEOUT_BODY)).encode() + b"\r\n"
     b"connection: close\r\n\r\n" + _TIMEOUT_BODY
 )
+
+
+class _OneSendPerTurn:
+    """A connection's transport whose writes in one loop turn are joined into one send."""
+
+    __slots__ = ("_loop", "_pending", "_transport")
+
+    def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
+        self._transport = transport
+        self._loop = loop
+        self._pending: list[bytes] | None = None
+
+    def write(self, data: bytes) -> None:
+        if self._pending is None:
+            self._pending = [data]
+            self._loop.call_soon(self._flush)
+        else:
+            self._pending.append(data)
+
+    def _flush(self) -> None:
+        pending, self._pending = self._pending, None
+        if pending and not self._transport.is_closing():
+            self._transport.write(pending[0] if len(pending) == 1 else b"".join(pending))
+
+    def close(self) -> None:
+        self._flush()
+        self._transport.close()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)
 
 
 class DeadlineHttpToolsProtocol(HttpToolsProtocol):
@@ -58,6 +91,7 @@ class DeadlineHttpToolsProtocol(HttpToolsProtocol):
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
+        self.transport = _OneSendPerTurn(transport, self.loop)  # type: ignore[assignment]
         self._arm(self.header_timeout, headers=True)
 
     def connection_lost(self, exc: Exception | None) -> None:
